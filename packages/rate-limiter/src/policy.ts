@@ -1,0 +1,94 @@
+/**
+ * What a caller may ask for, validated in one place for both the RPC surface and HTTP.
+ * Bounds keep arithmetic exact (limits far below 2^53) and windows meaningful.
+ */
+import { z } from "zod";
+import { ALGORITHMS } from "./algorithms";
+import { describeZodError, objectError } from "./http";
+
+export const MAX_LIMIT = 1_000_000_000;
+/** One year: longer windows are better served by a quota in a database. */
+export const MAX_WINDOW_SECONDS = 31_536_000;
+/** Policies one key may track at once; keeps one object's state bounded. */
+export const MAX_POLICIES_PER_KEY = 32;
+export const MAX_KEY_LENGTH = 512;
+
+const wholeNumber = (field: string, max: number) =>
+  z
+    .number({ error: `${field} must be a number` })
+    .int({ error: `${field} must be a whole number` })
+    .min(1, { error: `${field} must be at least 1` })
+    .max(max, { error: `${field} must be at most ${max}` });
+
+/** Safe to quote in a structured header: no quotes, backslashes or spaces. */
+export const policyNameSchema = z
+  .string({ error: "name must be a string" })
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+    error: "name must be 1-64 characters of letters, digits, '_', '.' or '-'",
+  });
+
+export const policySchema = z
+  .strictObject(
+    {
+      name: policyNameSchema,
+      algorithm: z.enum(ALGORITHMS, {
+        error: `algorithm must be one of: ${ALGORITHMS.join(", ")}`,
+      }),
+      limit: wholeNumber("limit", MAX_LIMIT),
+      windowSeconds: wholeNumber("windowSeconds", MAX_WINDOW_SECONDS),
+    },
+    {
+      error: objectError("policy must be an object with name, algorithm, limit and windowSeconds"),
+    },
+  )
+  .refine((policy) => policy.limit * policy.windowSeconds * 1000 <= Number.MAX_SAFE_INTEGER, {
+    // The algorithms count in limit x window-milliseconds; past 2^53 whole numbers stop being exact.
+    error:
+      "limit x windowSeconds must be at most 9,007,199,254,740 (e.g. 100,000,000 per day); use a shorter window",
+    path: ["limit"],
+  });
+
+/**
+ * A named rate: `limit` units per `windowSeconds`, enforced by `algorithm`.
+ *
+ * @example
+ * const policy: Policy = { name: "api", algorithm: "gcra", limit: 100, windowSeconds: 60 };
+ */
+export type Policy = z.infer<typeof policySchema>;
+
+export const costSchema = wholeNumber("cost", MAX_LIMIT);
+
+export const keySchema = z
+  .string({ error: "key must be a string" })
+  .min(1, { error: "key must not be empty" })
+  .max(MAX_KEY_LENGTH, { error: `key must be at most ${MAX_KEY_LENGTH} characters` });
+
+export type InputErrorCode = "invalid_policy" | "invalid_cost";
+
+/**
+ * Validates a policy and a cost. A cost above the limit could never be admitted, so it is a
+ * caller error, not a denial.
+ */
+export function parsePolicyAndCost(
+  policy: unknown,
+  cost: unknown,
+):
+  | { ok: true; policy: Policy; cost: number }
+  | { ok: false; code: InputErrorCode; message: string } {
+  const parsedPolicy = policySchema.safeParse(policy);
+  if (!parsedPolicy.success) {
+    return { ok: false, code: "invalid_policy", message: describeZodError(parsedPolicy.error) };
+  }
+  const parsedCost = costSchema.safeParse(cost ?? 1);
+  if (!parsedCost.success) {
+    return { ok: false, code: "invalid_cost", message: describeZodError(parsedCost.error) };
+  }
+  if (parsedCost.data > parsedPolicy.data.limit) {
+    return {
+      ok: false,
+      code: "invalid_cost",
+      message: `cost ${parsedCost.data} exceeds the policy's limit of ${parsedPolicy.data.limit}, so it could never be allowed`,
+    };
+  }
+  return { ok: true, policy: parsedPolicy.data, cost: parsedCost.data };
+}

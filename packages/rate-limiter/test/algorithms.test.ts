@@ -1,0 +1,165 @@
+/** The pure decision functions, driven with plain numbers. */
+import { describe, expect, it } from "vitest";
+import { decide, type Algorithm, type LimiterState, type Rate } from "../src/algorithms";
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 0, 1); // the start of a minute
+
+/** Runs `count` checks at `now`, threading state as the object would. */
+function run(rate: Rate, state: LimiterState | undefined, now: number, count: number, cost = 1) {
+  let current = state;
+  let admitted = 0;
+  for (let i = 0; i < count; i++) {
+    const decision = decide(rate, current, now, cost);
+    if (decision.next) {
+      current = decision.next.state;
+      admitted++;
+    }
+  }
+  return { state: current, admitted };
+}
+
+const rate = (algorithm: Algorithm, limit = 10, windowMs = MINUTE): Rate => ({
+  algorithm,
+  limit,
+  windowMs,
+});
+
+describe.each<Algorithm>(["fixed-window", "sliding-window", "token-bucket", "gcra"])(
+  "%s",
+  (algorithm) => {
+    it("admits exactly the limit at one instant, then denies without a next state", () => {
+      const { state, admitted } = run(rate(algorithm), undefined, T0, 25);
+      expect(admitted).toBe(10);
+      const denied = decide(rate(algorithm), state, T0, 1);
+      expect(denied.allowed).toBe(false);
+      expect(denied.next).toBeUndefined();
+      expect(denied.remaining).toBe(0);
+      expect(denied.retryAfterMs).toBeGreaterThan(0);
+    });
+
+    it("counts cost in units", () => {
+      const { admitted } = run(rate(algorithm), undefined, T0, 10, 4);
+      expect(admitted).toBe(2);
+    });
+
+    it("reports remaining after each admitted call", () => {
+      const first = decide(rate(algorithm), undefined, T0, 3);
+      expect(first.allowed).toBe(true);
+      expect(first.remaining).toBe(7);
+      expect(first.retryAfterMs).toBe(0);
+    });
+
+    it("admits again once the advertised retry time has passed", () => {
+      const { state } = run(rate(algorithm), undefined, T0 + 5_000, 10);
+      const denied = decide(rate(algorithm), state, T0 + 5_000, 1);
+      expect(denied.allowed).toBe(false);
+      const justBefore = decide(rate(algorithm), state, T0 + 5_000 + denied.retryAfterMs - 1, 1);
+      expect(justBefore.allowed).toBe(false);
+      const at = decide(rate(algorithm), state, T0 + 5_000 + denied.retryAfterMs, 1);
+      expect(at.allowed).toBe(true);
+    });
+
+    it("is back to the full limit once the reset time has passed, and the state has expired by then", () => {
+      const start = T0 + 5_000;
+      const last = run(rate(algorithm), undefined, start, 9);
+      const final = decide(rate(algorithm), last.state, start, 1);
+      expect(final.next).toBeDefined();
+      const resetAt = start + final.resetAfterMs;
+      expect(final.next!.expiresAt).toBeLessThanOrEqual(resetAt);
+      const { admitted } = run(rate(algorithm), final.next!.state, resetAt, 20);
+      expect(admitted).toBe(10);
+      // Expired state is equivalent to none at all.
+      expect(decide(rate(algorithm), final.next!.state, final.next!.expiresAt, 1)).toEqual(
+        decide(rate(algorithm), undefined, final.next!.expiresAt, 1),
+      );
+    });
+
+    it("ignores state left by another algorithm", () => {
+      const other: LimiterState =
+        algorithm === "gcra"
+          ? { algorithm: "fixed-window", windowStart: T0, count: 10 }
+          : { algorithm: "gcra", tat: T0 + MINUTE };
+      expect(decide(rate(algorithm), other, T0, 1).remaining).toBe(9);
+    });
+  },
+);
+
+describe("fixed window", () => {
+  it("resets at the epoch-aligned window edge and so allows 2x the limit across it", () => {
+    const r = rate("fixed-window");
+    const lateInFirst = run(r, undefined, T0 + MINUTE - 1, 10);
+    expect(lateInFirst.admitted).toBe(10);
+    const denied = decide(r, lateInFirst.state, T0 + MINUTE - 1, 1);
+    expect(denied.retryAfterMs).toBe(1);
+    expect(run(r, lateInFirst.state, T0 + MINUTE, 10).admitted).toBe(10);
+  });
+});
+
+describe("sliding window", () => {
+  it("weights the previous window by its overlap, which blocks the edge burst", () => {
+    const r = rate("sliding-window");
+    const full = run(r, undefined, T0 + MINUTE - 1, 10);
+    // A quarter into the next window, 75% of the previous 10 still counts: room for 2.
+    const quarter = run(r, full.state, T0 + MINUTE + MINUTE / 4, 10);
+    expect(quarter.admitted).toBe(2);
+  });
+
+  it("computes retry-after from the decaying previous window", () => {
+    const r = rate("sliding-window");
+    const full = run(r, undefined, T0 + 1_000, 10).state;
+    // Next window starts: estimate is 10 * (1 - 0) = 10; room for 1 appears when weight hits 0.9.
+    const denied = decide(r, full, T0 + MINUTE, 1);
+    expect(denied.allowed).toBe(false);
+    expect(denied.retryAfterMs).toBe(MINUTE / 10);
+    expect(decide(r, full, T0 + MINUTE + MINUTE / 10, 1).allowed).toBe(true);
+  });
+
+  it("forgets windows older than the previous one", () => {
+    const r = rate("sliding-window");
+    const full = run(r, undefined, T0, 10).state;
+    expect(decide(r, full, T0 + 2 * MINUTE, 1).remaining).toBe(9);
+  });
+});
+
+describe("token bucket", () => {
+  it("refills continuously at limit per window", () => {
+    const r = rate("token-bucket", 60, MINUTE); // one token per second
+    const empty = run(r, undefined, T0, 60).state;
+    expect(decide(r, empty, T0 + 999, 1).allowed).toBe(false);
+    expect(decide(r, empty, T0 + 1_000, 1).allowed).toBe(true);
+    expect(run(r, empty, T0 + 10_000, 60).admitted).toBe(10);
+  });
+
+  it("never holds more than the limit", () => {
+    const r = rate("token-bucket", 5, MINUTE);
+    const one = run(r, undefined, T0, 1).state;
+    expect(run(r, one, T0 + 10 * MINUTE, 50).admitted).toBe(5);
+  });
+});
+
+describe("GCRA", () => {
+  it("spaces calls at window/limit once the burst is spent", () => {
+    const r = rate("gcra", 60, MINUTE);
+    const spent = run(r, undefined, T0, 60).state;
+    const denied = decide(r, spent, T0, 1);
+    expect(denied.retryAfterMs).toBe(1_000);
+    expect(run(r, spent, T0 + 3_000, 60).admitted).toBe(3);
+  });
+
+  it("stays exact with an emission interval that is not a whole number of milliseconds", () => {
+    const r = rate("gcra", 3, 1_000);
+    expect(run(r, undefined, T0, 10).admitted).toBe(3);
+    let state = run(r, undefined, T0, 3).state;
+    let admitted = 0;
+    for (let t = 1; t <= 3_000; t++) {
+      const d = decide(r, state, T0 + t, 1);
+      if (d.next) {
+        state = d.next.state;
+        admitted++;
+      }
+    }
+    // The burst is spent at 0; then one every 333.3 ms: 333.3, 666.7, 1000, ... 3000.
+    expect(admitted).toBe(9);
+  });
+});

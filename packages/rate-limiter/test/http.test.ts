@@ -1,0 +1,143 @@
+import { exports } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { setNow, T0 } from "./helpers";
+import { testClock } from "./worker";
+
+afterEach(() => {
+  testClock.now = null;
+});
+
+const ADMIN = { Authorization: "Bearer test-admin-token" };
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  return exports.default.fetch(
+    new Request(`http://example.com${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+const policy = { name: "api", algorithm: "fixed-window", limit: 3, windowSeconds: 60 } as const;
+
+describe("HTTP routes", () => {
+  it("check admits up to the limit with IETF RateLimit headers, then answers 429 with Retry-After", async () => {
+    setNow(T0 + 15_000);
+    const key = crypto.randomUUID();
+    const first = await post("/check", { key, policy });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("RateLimit-Policy")).toBe('"api";q=3;w=60');
+    expect(first.headers.get("RateLimit")).toBe('"api";r=2;t=45');
+    expect(first.headers.get("Retry-After")).toBeNull();
+    expect(await first.json()).toMatchObject({
+      allowed: true,
+      remaining: 2,
+      limit: 3,
+      policy: "api",
+    });
+
+    expect((await post("/check", { key, policy, cost: 2 })).status).toBe(200);
+    const denied = await post("/check", { key, policy });
+    expect(denied.status).toBe(429);
+    expect(denied.headers.get("RateLimit")).toBe('"api";r=0;t=45');
+    expect(denied.headers.get("Retry-After")).toBe("45");
+    expect(await denied.json()).toMatchObject({
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: 45_000,
+    });
+  });
+
+  it("peek reports without consuming", async () => {
+    setNow(T0);
+    const key = crypto.randomUUID();
+    await post("/check", { key, policy });
+    for (let i = 0; i < 3; i++) {
+      const peeked = await post("/peek", { key, policy });
+      expect(peeked.status).toBe(200);
+      expect(await peeked.json()).toMatchObject({ allowed: true, remaining: 2 });
+    }
+    const tooMuch = await post("/peek", { key, policy, cost: 3 });
+    expect(tooMuch.status).toBe(200);
+    expect(await tooMuch.json()).toMatchObject({ allowed: false, remaining: 2 });
+  });
+
+  it("keys are independent objects", async () => {
+    setNow(T0);
+    const a = crypto.randomUUID();
+    const b = crypto.randomUUID();
+    await post("/check", { key: a, policy, cost: 3 });
+    expect((await post("/check", { key: a, policy })).status).toBe(429);
+    expect((await post("/check", { key: b, policy })).status).toBe(200);
+  });
+
+  it("reset needs the admin token and then clears the key", async () => {
+    setNow(T0);
+    const key = crypto.randomUUID();
+    await post("/check", { key, policy, cost: 3 });
+    const refused = await post("/reset", { key });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: { code: "unauthorized" } });
+    expect((await post("/check", { key, policy })).status).toBe(429);
+
+    const reset = await post("/reset", { key, policy: "api" }, ADMIN);
+    expect(reset.status).toBe(200);
+    expect(await reset.json()).toEqual({ cleared: 1 });
+    expect((await post("/check", { key, policy })).status).toBe(200);
+  });
+});
+
+function getLimited(clientId: string) {
+  return exports.default.fetch(
+    new Request("http://example.com/limited", { headers: { "x-client-id": clientId } }),
+  );
+}
+
+describe("rateLimit() middleware", () => {
+  it("lets requests through with headers until the limit, then answers 429", async () => {
+    setNow(T0 + 30_000);
+    const client = crypto.randomUUID();
+    const first = await getLimited(client);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe("ok");
+    expect(first.headers.get("RateLimit-Policy")).toBe('"limited";q=2;w=60');
+    expect(first.headers.get("RateLimit")).toBe('"limited";r=1;t=30');
+    expect((await getLimited(client)).status).toBe(200);
+
+    const limited = await getLimited(client);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("Retry-After")).toBe("30");
+    const body = await limited.json<{ error: { code: string; message: string } }>();
+    expect(body.error.code).toBe("rate_limited");
+    expect(body.error.message).toContain("retry after 30s");
+
+    // Another client has its own budget.
+    expect((await getLimited(crypto.randomUUID())).status).toBe(200);
+  });
+
+  it("lets requests through when the limiter is unreachable, or answers 503 if told to deny", async () => {
+    const allowed = await exports.default.fetch(
+      new Request("http://example.com/limited-unreachable-allow"),
+    );
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toBe("served without the limiter");
+    const denied = await exports.default.fetch(
+      new Request("http://example.com/limited-unreachable-deny"),
+    );
+    expect(denied.status).toBe(503);
+    expect(denied.headers.get("Retry-After")).toBe("1");
+    expect(await denied.json()).toMatchObject({ error: { code: "unavailable" } });
+  });
+
+  it("refuses to build with an invalid policy", async () => {
+    const { rateLimit } = await import("../src/index");
+    expect(() =>
+      rateLimit({
+        binding: "RATE_LIMITER",
+        key: () => "k",
+        policy: { name: "bad", algorithm: "gcra", limit: 0, windowSeconds: 60 },
+      }),
+    ).toThrow(/limit must be at least 1/);
+  });
+});

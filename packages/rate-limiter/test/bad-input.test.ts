@@ -164,6 +164,10 @@ describe("bad input over RPC is answered, not thrown, and changes nothing", () =
       [valid, Number.NaN, "invalid_cost", /cost must be a number/],
       [valid, 1.5, "invalid_cost", /cost must be a whole number/],
       [valid, 6, "invalid_cost", /exceeds the policy's limit/],
+      // Once `valid` has been seen, near-copies must still be validated in full.
+      [{ ...valid, extra: 1 }, undefined, "invalid_policy", /extra/],
+      [{ ...valid, limit: 4.5 }, undefined, "invalid_policy", /limit must be a whole number/],
+      [valid, 0, "invalid_cost", /cost must be at least 1/],
     ] as const;
     for (const [policy, cost, code, message] of bad) {
       // @ts-expect-error deliberately wrong input, as an untyped caller could send

@@ -1,0 +1,160 @@
+/**
+ * Every benchmarked hot path, in the order the table prints them. A row names one operation on
+ * one Durable Object binding; the harness gives each (row, calls-in-flight) run a fresh object,
+ * runs `setup` and a warm-up untimed, then times `op` N times.
+ *
+ * To add a pattern's hot path: bind its class (`objects.ts` + `config.ts`), then add a
+ * `hotPath({ ... })` entry below.
+ */
+import { ALGORITHMS, type Algorithm, type Policy } from "@do-patterns/rate-limiter";
+import { ADMITTED_LIMIT } from "./config.ts";
+import type { BenchStatsRpc, StorageStats } from "./instrument.ts";
+import type { Env } from "./objects.ts";
+
+/** Which ceiling a row is judged against: `noop` if the op writes nothing, `write` if it writes. */
+export type CeilingKind = "noop" | "write";
+
+/** The ceiling rows' names, so a row's `ceiling` can be resolved to a measured rate. */
+export const CEILING_ROWS: Record<CeilingKind, string> = {
+  noop: "ceiling/noop",
+  write: "ceiling/write-row",
+};
+
+type Benched = Rpc.DurableObjectBranded & BenchStatsRpc;
+
+export interface HotPath<T extends Benched> {
+  /** `<package>/<operation>`. */
+  name: string;
+  /** The ceiling for this kind of work; null on the ceiling rows themselves. */
+  ceiling: CeilingKind | null;
+  /** Another row to compare with in the table's "vs baseline" column. */
+  baseline?: string;
+  namespace: (env: Env) => DurableObjectNamespace<T>;
+  /** Untimed, once per fresh object, before warm-up: e.g. a priming call. */
+  setup?: (object: DurableObjectStub<T>) => Promise<unknown>;
+  /** One timed call. Throws if the result is not the one the row claims to measure. */
+  op: (object: DurableObjectStub<T>) => Promise<unknown>;
+}
+
+/** A row with its object type erased, so rows for different classes share one list. */
+export interface Row {
+  name: string;
+  ceiling: CeilingKind | null;
+  baseline: string | null;
+  open(env: Env, objectName: string): RowObject;
+}
+
+export interface RowObject {
+  setup(): Promise<void>;
+  op(): Promise<void>;
+  stats(): Promise<StorageStats>;
+  resetStats(): Promise<void>;
+}
+
+export function hotPath<T extends Benched>(path: HotPath<T>): Row {
+  return {
+    name: path.name,
+    ceiling: path.ceiling,
+    baseline: path.baseline ?? null,
+    open(env, objectName) {
+      const object = path.namespace(env).getByName(objectName);
+      // The stub type of a generic T cannot be resolved to its methods; every benched class has
+      // the stats methods (instrumented()), so view the same stub through that interface.
+      const counted = object as unknown as DurableObjectStub<
+        Rpc.DurableObjectBranded & BenchStatsRpc
+      >;
+      return {
+        setup: async () => {
+          await path.setup?.(object);
+        },
+        op: async () => {
+          await path.op(object);
+        },
+        stats: async () => {
+          const { rowsRead, rowsWritten } = await counted.benchStats();
+          return { rowsRead, rowsWritten };
+        },
+        resetStats: async () => {
+          await counted.benchResetStats();
+        },
+      };
+    },
+  };
+}
+
+/** Fails the row, rather than silently measuring the wrong path, if a decision is unexpected. */
+async function expectAllowed(
+  result: Promise<{ allowed: boolean }>,
+  allowed: boolean,
+): Promise<void> {
+  const decision = await result;
+  if (decision.allowed !== allowed) {
+    throw new Error(
+      `expected ${allowed ? "an admitted" : "a denied"} call, got ${JSON.stringify(decision)}`,
+    );
+  }
+}
+
+/** Admits every call a run makes (at most ADMITTED_LIMIT per object). */
+const admitting = (algorithm: Algorithm): Policy => ({
+  name: "bench",
+  algorithm,
+  limit: ADMITTED_LIMIT,
+  windowSeconds: 60,
+});
+/** Denies every call after the first for the next hour. */
+const denying = (algorithm: Algorithm): Policy => ({
+  name: "bench",
+  algorithm,
+  limit: 1,
+  windowSeconds: 3600,
+});
+
+const BASELINE = "baseline/timestamp-array";
+
+export const ROWS: Row[] = [
+  hotPath({
+    name: CEILING_ROWS.noop,
+    ceiling: null,
+    namespace: (env) => env.CEILING,
+    op: (ceiling) => ceiling.noop(),
+  }),
+  hotPath({
+    name: CEILING_ROWS.write,
+    ceiling: null,
+    namespace: (env) => env.CEILING,
+    op: (ceiling) => ceiling.writeRow(),
+  }),
+  hotPath({
+    name: BASELINE,
+    ceiling: "write",
+    namespace: (env) => env.BASELINE,
+    op: (baseline) => expectAllowed(baseline.check(ADMITTED_LIMIT, 60_000), true),
+  }),
+  ...ALGORITHMS.map((algorithm) =>
+    hotPath({
+      name: `rate-limiter/${algorithm}-check`,
+      ceiling: "write",
+      baseline: BASELINE,
+      namespace: (env) => env.RATE_LIMITER,
+      op: (limiter) => expectAllowed(limiter.check(admitting(algorithm)), true),
+    }),
+  ),
+  ...ALGORITHMS.map((algorithm) =>
+    hotPath({
+      name: `rate-limiter/${algorithm}-check-denied`,
+      ceiling: "noop",
+      namespace: (env) => env.RATE_LIMITER,
+      setup: (limiter) => expectAllowed(limiter.check(denying(algorithm)), true),
+      op: (limiter) => expectAllowed(limiter.check(denying(algorithm)), false),
+    }),
+  ),
+  hotPath({
+    name: "rate-limiter/gcra-peek",
+    ceiling: "noop",
+    namespace: (env) => env.RATE_LIMITER,
+    // Peek at a key that has state, as a real caller would.
+    setup: (limiter) => expectAllowed(limiter.check(admitting("gcra")), true),
+    op: (limiter) => expectAllowed(limiter.peek(admitting("gcra")), true),
+  }),
+];

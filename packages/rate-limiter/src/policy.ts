@@ -75,17 +75,10 @@ export function parsePolicyAndCost(
 ):
   | { ok: true; policy: Policy; cost: number }
   | { ok: false; code: InputErrorCode; message: string } {
-  const fingerprint = fingerprintOf(policy);
-  const known = fingerprint === undefined ? undefined : recentlyValid.get(fingerprint);
-  // The hot path: a policy seen before and a plain cost skip the schema entirely.
-  if (known !== undefined && (cost === undefined || isPlainCost(cost, known.limit))) {
-    return { ok: true, policy: known, cost: cost ?? 1 };
-  }
   const parsedPolicy = policySchema.safeParse(policy);
   if (!parsedPolicy.success) {
     return { ok: false, code: "invalid_policy", message: describeZodError(parsedPolicy.error) };
   }
-  if (fingerprint !== undefined) remember(fingerprint, parsedPolicy.data);
   const parsedCost = costSchema.safeParse(cost ?? 1);
   if (!parsedCost.success) {
     return { ok: false, code: "invalid_cost", message: describeZodError(parsedCost.error) };
@@ -98,39 +91,4 @@ export function parsePolicyAndCost(
     };
   }
   return { ok: true, policy: parsedPolicy.data, cost: parsedCost.data };
-}
-
-/**
- * Policies that passed validation, by their field values. Callers send the same few policies
- * on every call, and schema validation would otherwise be most of a check's CPU time.
- */
-const recentlyValid = new Map<string, Policy>();
-const MAX_REMEMBERED_POLICIES = 256;
-
-function remember(fingerprint: string, policy: Policy): void {
-  if (recentlyValid.size >= MAX_REMEMBERED_POLICIES) recentlyValid.clear();
-  recentlyValid.set(fingerprint, policy);
-}
-
-/**
- * The policy's four field values, or undefined when it is not an object with exactly the four
- * fields of the right primitive types (the schema then decides, and explains).
- */
-function fingerprintOf(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null || Object.keys(value).length !== 4)
-    return undefined;
-  const { name, algorithm, limit, windowSeconds } = value as Record<string, unknown>;
-  if (
-    typeof name !== "string" ||
-    typeof algorithm !== "string" ||
-    typeof limit !== "number" ||
-    typeof windowSeconds !== "number"
-  ) {
-    return undefined;
-  }
-  return JSON.stringify([name, algorithm, limit, windowSeconds]);
-}
-
-function isPlainCost(cost: unknown, limit: number): cost is number {
-  return typeof cost === "number" && Number.isInteger(cost) && cost >= 1 && cost <= limit;
 }

@@ -17,6 +17,7 @@ export const BINDINGS = {
   CEILING: "CeilingObject",
   BASELINE: "TimestampArrayLimiter",
   RATE_LIMITER: "BenchRateLimiter",
+  RATE_LIMITER_SIGNATURE: "RateLimiterSignatureFloor",
 } as const;
 
 /**

@@ -27,24 +27,30 @@ export interface BenchStatsRpc {
 type Cursor = SqlStorageCursor<Record<string, SqlStorageValue>>;
 
 class StorageCounter {
-  // A cursor's rowsRead/rowsWritten keep growing while its caller iterates it, so cursors are
-  // kept and summed when stats are asked for, by which time the calls being measured are done.
+  // A cursor that returns rows counts more of them as its caller iterates it, so those cursors
+  // are kept and summed when stats are asked for, by which time the calls being measured are
+  // done. A statement without result columns (a plain INSERT, UPDATE or DELETE) has run to
+  // completion when exec() returns: it is counted at once, so a write-heavy run keeps no cursors.
   private cursors: Cursor[] = [];
-  private kvRowsRead = 0;
-  private kvRowsWritten = 0;
+  private rowsRead = 0;
+  private rowsWritten = 0;
 
   onCursor(cursor: Cursor): void {
-    this.cursors.push(cursor);
+    if (cursor.columnNames.length > 0) {
+      this.cursors.push(cursor);
+      return;
+    }
+    this.add(cursor.rowsRead, cursor.rowsWritten);
   }
 
-  onKv(read: number, written: number): void {
-    this.kvRowsRead += read;
-    this.kvRowsWritten += written;
+  add(read: number, written: number): void {
+    this.rowsRead += read;
+    this.rowsWritten += written;
   }
 
   read(): StorageStats {
-    let rowsRead = this.kvRowsRead;
-    let rowsWritten = this.kvRowsWritten;
+    let rowsRead = this.rowsRead;
+    let rowsWritten = this.rowsWritten;
     for (const cursor of this.cursors) {
       rowsRead += cursor.rowsRead;
       rowsWritten += cursor.rowsWritten;
@@ -54,8 +60,8 @@ class StorageCounter {
 
   reset(): void {
     this.cursors = [];
-    this.kvRowsRead = 0;
-    this.kvRowsWritten = 0;
+    this.rowsRead = 0;
+    this.rowsWritten = 0;
   }
 }
 
@@ -100,13 +106,13 @@ async function listedCount(result: unknown): Promise<number> {
  * listed, one row written per key put or deleted. Count them that way.
  */
 function countKv(kv: object, counter: StorageCounter): void {
-  intercept(kv, "get", (args) => counter.onKv(keyCount(args[0]), 0));
-  intercept(kv, "put", (args) => counter.onKv(0, entryCount(args[0])));
-  intercept(kv, "delete", (args) => counter.onKv(0, keyCount(args[0])));
+  intercept(kv, "get", (args) => counter.add(keyCount(args[0]), 0));
+  intercept(kv, "put", (args) => counter.add(0, entryCount(args[0])));
+  intercept(kv, "delete", (args) => counter.add(0, keyCount(args[0])));
   intercept(kv, "list", (_args, result) => {
     // Counting must never turn the caller's rejection into an unhandled one.
     listedCount(result).then(
-      (rows) => counter.onKv(rows, 0),
+      (rows) => counter.add(rows, 0),
       () => {},
     );
   });

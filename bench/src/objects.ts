@@ -6,12 +6,14 @@
 import { RateLimiter } from "@do-patterns/rate-limiter";
 import { TimestampArray } from "./baseline.ts";
 import { Ceiling } from "./ceiling.ts";
+import { RateLimiterSignature } from "./floors.ts";
 import type { BINDINGS } from "./config.ts";
 import { instrumented, type ObjectClass } from "./instrument.ts";
 
 export const CeilingObject = instrumented(Ceiling);
 export const TimestampArrayLimiter = instrumented(TimestampArray);
 export const BenchRateLimiter = instrumented(RateLimiter);
+export const RateLimiterSignatureFloor = instrumented(RateLimiterSignature);
 
 type Exported = typeof import("./objects.ts");
 type Binding = keyof typeof BINDINGS;

@@ -29,6 +29,8 @@ export interface HotPath<T extends Benched> {
   ceiling: CeilingKind | null;
   /** Another row to compare with in the table's "vs baseline" column. */
   baseline?: string;
+  /** The row measuring this op's RPC signature alone (`floors.ts`), for the "vs floor" column. */
+  floor?: string;
   namespace: (env: Env) => DurableObjectNamespace<T>;
   /** Untimed, once per fresh object, before warm-up: e.g. a priming call. */
   setup?: (object: DurableObjectStub<T>) => Promise<unknown>;
@@ -41,6 +43,7 @@ export interface Row {
   name: string;
   ceiling: CeilingKind | null;
   baseline: string | null;
+  floor: string | null;
   open(env: Env, objectName: string): RowObject;
 }
 
@@ -56,6 +59,7 @@ export function hotPath<T extends Benched>(path: HotPath<T>): Row {
     name: path.name,
     ceiling: path.ceiling,
     baseline: path.baseline ?? null,
+    floor: path.floor ?? null,
     open(env, objectName) {
       const object = path.namespace(env).getByName(objectName);
       // The stub type of a generic T cannot be resolved to its methods; every benched class has
@@ -111,6 +115,8 @@ const denying = (algorithm: Algorithm): Policy => ({
 });
 
 const BASELINE = "baseline/timestamp-array";
+const CHECK_FLOOR = "rate-limiter/floor-check";
+const DENIED_CHECK_FLOOR = "rate-limiter/floor-check-denied";
 
 export const ROWS: Row[] = [
   hotPath({
@@ -131,11 +137,24 @@ export const ROWS: Row[] = [
     namespace: (env) => env.BASELINE,
     op: (baseline) => expectAllowed(baseline.check(ADMITTED_LIMIT, 60_000), true),
   }),
+  hotPath({
+    name: CHECK_FLOOR,
+    ceiling: "write",
+    namespace: (env) => env.RATE_LIMITER_SIGNATURE,
+    op: (floor) => expectAllowed(floor.check(admitting("gcra")), true),
+  }),
+  hotPath({
+    name: DENIED_CHECK_FLOOR,
+    ceiling: "noop",
+    namespace: (env) => env.RATE_LIMITER_SIGNATURE,
+    op: (floor) => expectAllowed(floor.checkDenied(denying("gcra")), false),
+  }),
   ...ALGORITHMS.map((algorithm) =>
     hotPath({
       name: `rate-limiter/${algorithm}-check`,
       ceiling: "write",
       baseline: BASELINE,
+      floor: CHECK_FLOOR,
       namespace: (env) => env.RATE_LIMITER,
       op: (limiter) => expectAllowed(limiter.check(admitting(algorithm)), true),
     }),
@@ -144,6 +163,7 @@ export const ROWS: Row[] = [
     hotPath({
       name: `rate-limiter/${algorithm}-check-denied`,
       ceiling: "noop",
+      floor: DENIED_CHECK_FLOOR,
       namespace: (env) => env.RATE_LIMITER,
       setup: (limiter) => expectAllowed(limiter.check(denying(algorithm)), true),
       op: (limiter) => expectAllowed(limiter.check(denying(algorithm)), false),
@@ -152,6 +172,7 @@ export const ROWS: Row[] = [
   hotPath({
     name: "rate-limiter/gcra-peek",
     ceiling: "noop",
+    floor: DENIED_CHECK_FLOOR,
     namespace: (env) => env.RATE_LIMITER,
     // Peek at a key that has state, as a real caller would.
     setup: (limiter) => expectAllowed(limiter.check(admitting("gcra")), true),

@@ -2,7 +2,7 @@
  * The bench Worker. The Node runner drives it with one request per step, so that the calls being
  * timed are made from inside workerd, Worker to Durable Object, as in production:
  *
- * - `GET  /rows`: the registered rows, `[{ name, ceiling, baseline }]`.
+ * - `GET  /rows`: the registered rows, `[{ name, ceiling, baseline, floor }]`.
  * - `POST /prepare?row&object&warmup`: untimed setup and warm-up calls, then zeroes the counters.
  * - `POST /run?row&object&calls&inFlight`: the timed calls. Nothing else, so Node can time it.
  * - `GET  /stats?row&object`: the storage rows counted since /prepare.
@@ -18,7 +18,7 @@ export default {
     try {
       if (url.pathname === "/rows") {
         return Response.json(
-          ROWS.map(({ name, ceiling, baseline }) => ({ name, ceiling, baseline })),
+          ROWS.map(({ name, ceiling, baseline, floor }) => ({ name, ceiling, baseline, floor })),
         );
       }
       const object = findRow(param(url, "row")).open(env, param(url, "object"));

@@ -65,12 +65,11 @@ export interface RateLimitRejection {
 
 export type RateLimitOutcome = RateLimitResult | RateLimitRejection;
 
+/** One policy's state as stored: a sync KV entry (one SQLite row) named after the policy. */
 interface StoredPolicyState {
   state: LimiterState;
   expiresAt: number;
 }
-
-const TABLE = "rate_limit_state";
 
 /**
  * The rate limiter for one key. Address it by the key: `env.RATE_LIMITER.getByName(key)`.
@@ -87,9 +86,8 @@ const TABLE = "rate_limit_state";
  * if (!result.allowed) return new Response("Too many requests", { status: 429 });
  */
 export class RateLimiter extends DurableObject<unknown> {
-  /** Cache over the table: every row, keyed by policy name. At most MAX_POLICIES_PER_KEY. */
+  /** Cache over storage: every stored entry, keyed by policy name. At most MAX_POLICIES_PER_KEY. */
   private readonly states = new Map<string, StoredPolicyState>();
-  private tableExists = false;
   /** When the cleanup alarm is set for, or null; mirrors storage so checks need not ask. */
   private alarmAt: number | null = null;
 
@@ -125,9 +123,12 @@ export class RateLimiter extends DurableObject<unknown> {
       );
     }
     this.writeState(valid.policy.name, decision.next);
-    if (this.alarmAt === null) {
-      this.alarmAt = decision.next.expiresAt;
-      await this.ctx.storage.setAlarm(decision.next.expiresAt);
+    // The alarm stays at the earliest expiry: a policy that expires sooner than the others moves
+    // it earlier (once); an expiry that only moves later leaves it, and the alarm re-arms itself.
+    const { expiresAt } = decision.next;
+    if (this.alarmAt === null || expiresAt < this.alarmAt) {
+      this.alarmAt = expiresAt;
+      await this.ctx.storage.setAlarm(expiresAt);
     }
     return toResult(valid.policy, decision);
   }
@@ -151,7 +152,7 @@ export class RateLimiter extends DurableObject<unknown> {
     let cleared = 0;
     for (const name of names) {
       if (!this.states.delete(name)) continue;
-      this.ctx.storage.sql.exec(`DELETE FROM ${TABLE} WHERE policy = ?`, name);
+      this.ctx.storage.kv.delete(name);
       cleared++;
     }
     if (this.states.size === 0) await this.deleteEverything();
@@ -166,13 +167,14 @@ export class RateLimiter extends DurableObject<unknown> {
     const now = this.now();
     this.alarmAt = null;
     for (const [name, stored] of this.states) {
-      if (stored.expiresAt <= now) this.states.delete(name);
+      if (stored.expiresAt > now) continue;
+      this.states.delete(name);
+      this.ctx.storage.kv.delete(name);
     }
     if (this.states.size === 0) {
       await this.deleteEverything();
       return;
     }
-    this.ctx.storage.sql.exec(`DELETE FROM ${TABLE} WHERE expires_at <= ?`, now);
     const next = Math.min(...[...this.states.values()].map((stored) => stored.expiresAt));
     this.alarmAt = next;
     await this.ctx.storage.setAlarm(next);
@@ -193,53 +195,25 @@ export class RateLimiter extends DurableObject<unknown> {
     for (const [other, stored] of this.states) {
       if (stored.expiresAt > now) continue;
       this.states.delete(other);
-      this.ctx.storage.sql.exec(`DELETE FROM ${TABLE} WHERE policy = ?`, other);
+      this.ctx.storage.kv.delete(other);
     }
     return this.states.size < MAX_POLICIES_PER_KEY;
   }
 
   private writeState(name: string, next: StoredPolicyState): void {
-    if (!this.tableExists) {
-      this.ctx.storage.sql.exec(
-        `CREATE TABLE IF NOT EXISTS ${TABLE} (
-           policy TEXT PRIMARY KEY,
-           state TEXT NOT NULL,
-           expires_at INTEGER NOT NULL
-         ) WITHOUT ROWID`,
-      );
-      this.tableExists = true;
-    }
-    this.ctx.storage.sql.exec(
-      `INSERT INTO ${TABLE} (policy, state, expires_at) VALUES (?, ?, ?)
-       ON CONFLICT (policy) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at`,
-      name,
-      JSON.stringify(next.state),
-      next.expiresAt,
-    );
+    this.ctx.storage.kv.put(name, next);
     this.states.set(name, next);
   }
 
   private loadStates(): void {
-    const table = this.ctx.storage.sql
-      .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", TABLE)
-      .toArray();
-    this.tableExists = table.length > 0;
-    if (!this.tableExists) return;
-    const rows = this.ctx.storage.sql.exec<{ policy: string; state: string; expires_at: number }>(
-      `SELECT policy, state, expires_at FROM ${TABLE}`,
-    );
-    for (const row of rows) {
-      this.states.set(row.policy, {
-        state: JSON.parse(row.state) as LimiterState,
-        expiresAt: row.expires_at,
-      });
+    for (const [name, stored] of this.ctx.storage.kv.list<StoredPolicyState>()) {
+      this.states.set(name, stored);
     }
   }
 
-  /** Leaves nothing behind: no table, no alarm. The next write recreates the table. */
+  /** Leaves nothing behind: no entry, no alarm. */
   private async deleteEverything(): Promise<void> {
     this.states.clear();
-    this.tableExists = false;
     this.alarmAt = null;
     await this.ctx.storage.deleteAll();
   }

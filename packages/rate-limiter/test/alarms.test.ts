@@ -9,7 +9,7 @@ afterEach(() => {
 
 type Stub = ReturnType<typeof freshLimiter>;
 
-/** Everything the object holds: its user tables, their rows, and its alarm. */
+/** Everything the object holds: its user tables, its KV entries (one per policy), its alarm. */
 function storedFootprint(stub: Stub) {
   return runInDurableObject(stub, async (_instance, state) => {
     const tables = state.storage.sql
@@ -18,11 +18,14 @@ function storedFootprint(stub: Stub) {
       )
       .toArray()
       .map((row) => row.name);
-    const rows = tables.includes("rate_limit_state")
-      ? state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM rate_limit_state").one().n
-      : 0;
+    const rows = [...state.storage.kv.list()].length;
     return { tables, rows, alarm: await state.storage.getAlarm() };
   });
+}
+
+/** The one policy entry the object stores, as stored. */
+function storedEntry(stub: Stub) {
+  return runInDurableObject(stub, (_instance, state) => [...state.storage.kv.list()]);
 }
 
 describe("alarms and cleanup", () => {
@@ -78,6 +81,25 @@ describe("alarms and cleanup", () => {
     expect(ok(await limiter.peek(long)).allowed).toBe(false);
   });
 
+  it("moves the alarm earlier for a policy that expires before the others", async () => {
+    setNow(T0 + 1_000);
+    const limiter = freshLimiter();
+    const long = policyFor("gcra", 10, 3600);
+    const short = policyFor("fixed-window", 10, 10);
+    await limiter.check(long, { cost: 10 });
+    expect((await storedFootprint(limiter)).alarm).toBe(T0 + 1_000 + 3_600_000);
+    await limiter.check(short);
+    expect((await storedFootprint(limiter)).alarm).toBe(T0 + 10_000);
+
+    setNow(T0 + 10_000);
+    await runDurableObjectAlarm(limiter);
+    expect(await storedFootprint(limiter)).toEqual({
+      tables: [],
+      rows: 1,
+      alarm: T0 + 1_000 + 3_600_000,
+    });
+  });
+
   it("state written after the cleanup deleted everything is stored and alarmed again", async () => {
     setNow(T0 + 1_000);
     const limiter = freshLimiter();
@@ -102,13 +124,10 @@ describe("alarms and cleanup", () => {
     expect(await storedFootprint(limiter)).toEqual({ tables: [], rows: 0, alarm: null });
 
     await limiter.check(policy, { cost: 5 });
-    const before = await runInDurableObject(limiter, (_i, state) =>
-      state.storage.sql.exec("SELECT state FROM rate_limit_state").one(),
-    );
+    const before = await storedEntry(limiter);
+    expect(before).toHaveLength(1);
     for (let i = 0; i < 5; i++) expect(ok(await limiter.check(policy)).allowed).toBe(false);
-    const after = await runInDurableObject(limiter, (_i, state) =>
-      state.storage.sql.exec("SELECT state FROM rate_limit_state").one(),
-    );
+    const after = await storedEntry(limiter);
     expect(after).toEqual(before);
   });
 

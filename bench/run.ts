@@ -16,20 +16,13 @@ import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import {
   ADMITTED_LIMIT,
   BINDINGS,
+  CEILING_ROWS,
   COMPATIBILITY_DATE,
   IN_FLIGHT,
   WARMUP_CALLS,
+  type CeilingKind,
+  type RowInfo,
 } from "./src/config.ts";
-
-type CeilingKind = "noop" | "write";
-
-/** A row as the Worker's registry describes it (GET /rows). */
-interface RowInfo {
-  name: string;
-  ceiling: CeilingKind | null;
-  baseline: string | null;
-  floor: string | null;
-}
 
 /** One line of bench-results.json. */
 interface Result {
@@ -42,10 +35,6 @@ interface Result {
   ratioToCeiling: number | null;
 }
 
-const CEILING_ROWS: Record<CeilingKind, string> = {
-  noop: "ceiling/noop",
-  write: "ceiling/write-row",
-};
 const RESULTS_PATH = fileURLToPath(new URL("../bench-results.json", import.meta.url));
 // Admitted rows must admit warm-up and timed calls alike, on one object with one limit.
 const MAX_CALLS = ADMITTED_LIMIT - WARMUP_CALLS;

@@ -7,18 +7,9 @@
  * `hotPath({ ... })` entry below.
  */
 import { ALGORITHMS, type Algorithm, type Policy } from "@do-patterns/rate-limiter";
-import { ADMITTED_LIMIT } from "./config.ts";
+import { ADMITTED_LIMIT, CEILING_ROWS, type CeilingKind, type RowInfo } from "./config.ts";
 import type { BenchStatsRpc, StorageStats } from "./instrument.ts";
 import type { Env } from "./objects.ts";
-
-/** Which ceiling a row is judged against: `noop` if the op writes nothing, `write` if it writes. */
-export type CeilingKind = "noop" | "write";
-
-/** The ceiling rows' names, so a row's `ceiling` can be resolved to a measured rate. */
-export const CEILING_ROWS: Record<CeilingKind, string> = {
-  noop: "ceiling/noop",
-  write: "ceiling/write-row",
-};
 
 type Benched = Rpc.DurableObjectBranded & BenchStatsRpc;
 
@@ -39,11 +30,7 @@ export interface HotPath<T extends Benched> {
 }
 
 /** A row with its object type erased, so rows for different classes share one list. */
-export interface Row {
-  name: string;
-  ceiling: CeilingKind | null;
-  baseline: string | null;
-  floor: string | null;
+export interface Row extends RowInfo {
   open(env: Env, objectName: string): RowObject;
 }
 

@@ -7,6 +7,7 @@
  * - `POST /run?row&object&calls&inFlight`: the timed calls. Nothing else, so Node can time it.
  * - `GET  /stats?row&object`: the storage rows counted since /prepare.
  */
+import type { RowInfo } from "./config.ts";
 import type { Env } from "./objects.ts";
 import { ROWS, type Row } from "./registry.ts";
 
@@ -18,7 +19,12 @@ export default {
     try {
       if (url.pathname === "/rows") {
         return Response.json(
-          ROWS.map(({ name, ceiling, baseline, floor }) => ({ name, ceiling, baseline, floor })),
+          ROWS.map(({ name, ceiling, baseline, floor }): RowInfo => ({
+            name,
+            ceiling,
+            baseline,
+            floor,
+          })),
         );
       }
       const object = findRow(param(url, "row")).open(env, param(url, "object"));

@@ -100,7 +100,12 @@ export function parsePolicyAndCost(
  * object in the isolate, because each key is its own object and most keys use the same policies.
  */
 const validatedByName = new Map<string, Policy>();
-const MAX_VALIDATED_POLICIES = 256;
+export const MAX_REMEMBERED_POLICIES = 256;
+
+/** How many policies are remembered now; never more than MAX_REMEMBERED_POLICIES. */
+export function rememberedPolicyCount(): number {
+  return validatedByName.size;
+}
 const POLICY_FIELDS = ["name", "algorithm", "limit", "windowSeconds"] as const;
 
 function validateAndRemember(input: unknown): { policy: Policy } | { message: string } {
@@ -109,7 +114,7 @@ function validateAndRemember(input: unknown): { policy: Policy } | { message: st
   const policy = Object.freeze(parsed.data);
   // Deleted first so the name moves to the newest end; the oldest name goes when full.
   validatedByName.delete(policy.name);
-  if (validatedByName.size >= MAX_VALIDATED_POLICIES) {
+  if (validatedByName.size >= MAX_REMEMBERED_POLICIES) {
     const oldest = validatedByName.keys().next();
     if (!oldest.done) validatedByName.delete(oldest.value);
   }

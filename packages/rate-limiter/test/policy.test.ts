@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parsePolicyAndCost, type Policy } from "../src/policy";
+import {
+  MAX_REMEMBERED_POLICIES,
+  parsePolicyAndCost,
+  rememberedPolicyCount,
+  type Policy,
+} from "../src/policy";
 
 // A name no other test uses: the remembered policies are shared by the whole isolate.
 const policy: Policy = { name: "policy-test", algorithm: "gcra", limit: 10, windowSeconds: 60 };
@@ -53,5 +58,13 @@ describe("parsePolicyAndCost remembers valid policies without weakening validati
       (first.policy as { limit: number }).limit = 1_000;
     }).toThrow(TypeError);
     expect(parsePolicyAndCost(policy, undefined)).toMatchObject({ ok: true, policy });
+  });
+
+  it("remembers at most MAX_REMEMBERED_POLICIES policies, however many names it sees", () => {
+    for (let i = 0; i < MAX_REMEMBERED_POLICIES + 50; i++) {
+      const named = { ...policy, name: `policy-test-${i}` };
+      expect(parsePolicyAndCost(named, undefined)).toMatchObject({ ok: true, policy: named });
+    }
+    expect(rememberedPolicyCount()).toBe(MAX_REMEMBERED_POLICIES);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * `pnpm bench`: boots the bench Worker (src/worker.ts) in workerd through Miniflare's API, times
- * every registered hot path with 1 and with 64 calls in flight, prints a table and writes
- * bench-results.json at the repo root. See README.md for the options and what the columns mean.
+ * every registered row with 1 and with 64 calls in flight, each right beside the rows it is
+ * judged by, prints a table with each pattern row's verdict against the catalog's bar (report.ts)
+ * and writes bench-results.json at the repo root. `--check` exits 1 if a pattern row falls short.
+ * See README.md for the options and what the columns mean.
  *
  * Node runs this file by type stripping: erasable TypeScript only, explicit .ts imports.
  */
 import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -20,20 +22,9 @@ import {
   COMPATIBILITY_DATE,
   IN_FLIGHT,
   WARMUP_CALLS,
-  type CeilingKind,
   type RowInfo,
 } from "./src/config.ts";
-
-/** One line of bench-results.json. */
-interface Result {
-  name: string;
-  inFlight: number;
-  opsPerSec: number;
-  rowsReadPerOp: number;
-  rowsWrittenPerOp: number;
-  ceiling: CeilingKind | null;
-  ratioToCeiling: number | null;
-}
+import { format, render, shortfallLine, summarize, type Sample } from "./report.ts";
 
 const RESULTS_PATH = fileURLToPath(new URL("../bench-results.json", import.meta.url));
 // Admitted rows must admit warm-up and timed calls alike, on one object with one limit.
@@ -42,6 +33,8 @@ const MAX_CALLS = ADMITTED_LIMIT - WARMUP_CALLS;
 // and only a run that fills the limit shows what it costs at that limit.
 const DEFAULT_CALLS = MAX_CALLS;
 const DEFAULT_ROUNDS = 5;
+// Calls per row in the untimed pass before round 1.
+const WARMUP_PASS_CALLS = 1_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -49,9 +42,10 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     only: { type: "string" },
     disk: { type: "boolean", default: false },
+    check: { type: "boolean", default: false },
   },
 });
-const calls = wholeNumber("--calls", args.calls, DEFAULT_CALLS, MAX_CALLS);
+const callsPerRow = wholeNumber("--calls", args.calls, DEFAULT_CALLS, MAX_CALLS);
 const rounds = wholeNumber("--rounds", args.rounds, DEFAULT_ROUNDS, 100);
 
 // SQLite commits each admitted call with an fsync. On a VM disk its latency, not the code, sets
@@ -82,30 +76,65 @@ const mf = new Miniflare(
   }),
 );
 
+const runStarted = performance.now();
+const loadAtStart = loadavg()[0] ?? 0;
+let runsStarted = 0;
 try {
   const rows = selectRows(await call<RowInfo[]>("GET", "/rows"), args.only);
+  const groups = pairingGroups(rows);
   console.error(
-    `${rows.length} rows x ${IN_FLIGHT.length} x ${rounds} rounds, ${calls} calls each; storage in ${storageDir}`,
+    `${rows.length} rows in ${groups.length} groups x ${IN_FLIGHT.length} x ${rounds} rounds, ${callsPerRow} calls per row; storage in ${storageDir}`,
   );
-  // Rounds are interleaved across rows, and each row keeps its best round: on a shared machine,
-  // interference only ever slows a run down, and interleaving spreads it over all rows alike.
-  const best = new Map<string, Result>();
+  // In a fresh workerd, the rows timed first measured up to 2x slower than the same rows later,
+  // while its JIT warmed to the RPC path every row shares: a short untimed pass pays for that.
+  console.error(`untimed warm-up pass: ${Math.min(callsPerRow, WARMUP_PASS_CALLS)} calls per row`);
+  for (const row of unique(groups.flat())) {
+    for (const inFlight of IN_FLIGHT) {
+      await measure(row, inFlight, Math.min(callsFor(row), WARMUP_PASS_CALLS));
+    }
+  }
+  const samples: Sample[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const row of rows) {
+    for (const [group, members] of groups.entries()) {
       for (const inFlight of IN_FLIGHT) {
-        const result = await measure(row, inFlight, round);
-        const key = `${row.name}@${inFlight}`;
-        const previous = best.get(key);
-        if (previous === undefined || result.opsPerSec > previous.opsPerSec) best.set(key, result);
+        for (const row of members) {
+          const measured = await measure(row, inFlight, callsFor(row));
+          samples.push({ ...measured, round, group });
+          console.error(
+            `  round ${round}/${rounds}  ${row.name} @${inFlight}: ${format(measured.opsPerSec, 0)} ops/s`,
+          );
+        }
       }
     }
   }
-  const results = withRatios([...best.values()]);
-  printTable(results, rows);
+  const results = summarize(rows, samples);
   await writeFile(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
-  print(
-    `\nBest of ${rounds} rounds of ${calls} calls per row, storage on ${storageRoot}. Wrote ${RESULTS_PATH}`,
+  for (const line of render(results)) print(line);
+  const minutes = (performance.now() - runStarted) / 60_000;
+  const fewer = unique(
+    results.filter((result) => result.calls < callsPerRow).map((result) => result.calls),
   );
+  print(
+    [
+      "",
+      `Ops/s: the best of ${rounds} rounds. Ratios: the median over rounds of ratios between rows measured side by side.`,
+      `${format(callsPerRow, 0)} calls per row${fewer.length === 0 ? "" : ` (${fewer.map((count) => format(count, 0)).join(", ")} where the calls column says so)`}, storage on ${storageRoot}, ${format(minutes, 1)} min.`,
+      // Other processes on the machine slow some runs and not others: the ratios get noisier.
+      `Load average ${format(loadAtStart, 1)} at the start, ${format(loadavg()[0] ?? 0, 1)} at the end, on ${availableParallelism()} cores. Wrote ${RESULTS_PATH}`,
+    ].join("\n"),
+  );
+  if (args.check) {
+    const judged = results.filter((result) => result.verdict !== null);
+    const short = judged.filter((result) => result.verdict !== "pass");
+    console.error(
+      judged.length === 0
+        ? "bench --check: no pattern row selected, nothing to judge."
+        : short.length === 0
+          ? `bench --check: all ${judged.length} pattern rows meet the bar.`
+          : `bench --check: ${short.length} of ${judged.length} pattern rows fall short of the bar:\n${short.map(shortfallLine).join("\n")}`,
+    );
+    if (short.length > 0) process.exitCode = 1;
+  }
 } finally {
   await mf.dispose();
   await rm(storageDir, { recursive: true, force: true });
@@ -162,85 +191,90 @@ function selectRows(all: RowInfo[], only: string | undefined): RowInfo[] {
   return all.filter((row) => needed.has(row.name));
 }
 
-async function measure(row: RowInfo, inFlight: number, round: number): Promise<Result> {
+/**
+ * What each round measures, one group after another: a floor's group is its ceiling, the floor,
+ * the pattern rows that name it, the floor and ceiling again, then the rows' baselines. Each
+ * pattern row's ratios come from measurements seconds apart, and its references are measured
+ * on both sides of it, so a machine that speeds up or slows down across the group affects row and
+ * reference alike. Rows no floor's group holds (a ceiling or baseline chosen alone with --only)
+ * are measured between two runs of their ceiling.
+ */
+function pairingGroups(rows: RowInfo[]): RowInfo[][] {
+  const named = (name: string): RowInfo => {
+    const row = rows.find((candidate) => candidate.name === name);
+    if (row === undefined) throw new Error(`no row named ${name}`);
+    return row;
+  };
+  const ceilingOf = (row: RowInfo) =>
+    row.ceiling === null ? row : named(CEILING_ROWS[row.ceiling]);
+  const groups: RowInfo[][] = [];
+  for (const floor of rows.filter((row) => row.role === "floor")) {
+    const patterns = rows.filter((row) => row.floor === floor.name);
+    for (const row of patterns) {
+      if (row.ceiling !== floor.ceiling) {
+        throw new Error(
+          `${row.name} is judged against ceiling ${row.ceiling} but its floor ${floor.name} against ${floor.ceiling}`,
+        );
+      }
+    }
+    const baselines = unique(
+      patterns.flatMap((row) => (row.baseline === null ? [] : [named(row.baseline)])),
+    );
+    const references = [ceilingOf(floor), floor];
+    const otherCeilings = unique(baselines.map(ceilingOf)).filter(
+      (ceiling) => ceiling !== references[0],
+    );
+    groups.push([
+      ...references,
+      ...patterns,
+      ...references.toReversed(),
+      ...otherCeilings,
+      ...baselines,
+    ]);
+  }
+  const grouped = new Set(groups.flat());
+  const rest = rows.filter((row) => !grouped.has(row));
+  for (const ceiling of unique(rest.map(ceilingOf))) {
+    const beside = rest.filter((row) => row !== ceiling && ceilingOf(row) === ceiling);
+    groups.push(beside.length === 0 ? [ceiling] : [ceiling, ...beside, ceiling]);
+  }
+  return groups;
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Timed calls for a row: the run's N, or fewer where the row asks for fewer. */
+function callsFor(row: RowInfo): number {
+  return Math.min(callsPerRow, row.maxCalls ?? callsPerRow);
+}
+
+/** One run of `calls` calls on a fresh object (or objects), timed from Node. */
+async function measure(
+  row: RowInfo,
+  inFlight: number,
+  calls: number,
+): Promise<Omit<Sample, "round" | "group">> {
   // A fresh object per run: no state, stats or limit carried over from another run.
-  const target = { row: row.name, object: `${row.name}@${inFlight}#${round}` };
-  await call("POST", "/prepare", { ...target, warmup: WARMUP_CALLS });
+  const target = { row: row.name, object: `${row.name}@${inFlight}#${++runsStarted}` };
+  await call("POST", "/prepare", { ...target, warmup: WARMUP_CALLS, inFlight });
   const started = performance.now();
   await call("POST", "/run", { ...target, calls, inFlight });
   const seconds = (performance.now() - started) / 1000;
-  const stats = await call<{ rowsRead: number; rowsWritten: number }>("GET", "/stats", target);
-  const result: Result = {
-    name: row.name,
+  const stats = await call<{ rowsRead: number; rowsWritten: number }>("GET", "/stats", {
+    ...target,
+    calls,
+  });
+  await call("POST", "/release", { ...target, calls, warmup: WARMUP_CALLS });
+  return {
+    row: row.name,
     inFlight,
-    opsPerSec: roundTo(calls / seconds, 1),
-    rowsReadPerOp: roundTo(stats.rowsRead / calls, 4),
-    rowsWrittenPerOp: roundTo(stats.rowsWritten / calls, 4),
-    ceiling: row.ceiling,
-    ratioToCeiling: null,
+    calls,
+    opsPerSec: calls / seconds,
+    rowsRead: stats.rowsRead,
+    rowsWritten: stats.rowsWritten,
   };
-  console.error(`  round ${round}  ${row.name} @${inFlight}: ${format(result.opsPerSec, 0)} ops/s`);
-  return result;
-}
-
-function withRatios(results: Result[]): Result[] {
-  return results.map((result) => {
-    if (result.ceiling === null) return result;
-    const ceiling = find(results, CEILING_ROWS[result.ceiling], result.inFlight);
-    return {
-      ...result,
-      ratioToCeiling:
-        ceiling === undefined ? null : roundTo(result.opsPerSec / ceiling.opsPerSec, 3),
-    };
-  });
-}
-
-function printTable(results: Result[], rows: RowInfo[]): void {
-  const header = [
-    "name",
-    "in flight",
-    "ops/s",
-    "rows read/op",
-    "rows written/op",
-    "ceiling",
-    "vs ceiling",
-    "vs baseline",
-    "vs floor",
-  ];
-  const lines = results.map((result) => {
-    const row = rows.find((candidate) => candidate.name === result.name);
-    // This row's ops/s over another row's at the same in-flight count, or "-" without one.
-    const versus = (other: string | null) => {
-      const reference = other === null ? undefined : find(results, other, result.inFlight);
-      return reference === undefined
-        ? "-"
-        : `${format(result.opsPerSec / reference.opsPerSec, 2)}x`;
-    };
-    return [
-      result.name,
-      String(result.inFlight),
-      format(result.opsPerSec, 0),
-      format(result.rowsReadPerOp, 2),
-      format(result.rowsWrittenPerOp, 2),
-      result.ceiling ?? "-",
-      result.ratioToCeiling === null ? "-" : `${format(result.ratioToCeiling, 2)}x`,
-      versus(row?.baseline ?? null),
-      versus(row?.floor ?? null),
-    ];
-  });
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
-  );
-  // Names align left, numbers right.
-  const render = (cells: string[]) =>
-    cells
-      .map((cell, column) =>
-        column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
-      )
-      .join("  ");
-  print(render(header));
-  print(widths.map((width) => "-".repeat(width)).join("  "));
-  for (const line of lines) print(render(line));
 }
 
 /** One request to the bench Worker; throws with the Worker's error text on failure. */
@@ -261,20 +295,4 @@ async function call<T = void>(
 /** The results go to stdout; progress goes to stderr, so `pnpm bench > table.txt` keeps only them. */
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-function find(results: Result[], name: string, inFlight: number): Result | undefined {
-  return results.find((result) => result.name === name && result.inFlight === inFlight);
-}
-
-function roundTo(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-function format(value: number, digits: number): string {
-  return value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
 }

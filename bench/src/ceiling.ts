@@ -1,8 +1,9 @@
 /**
- * The two ceilings every hot path is judged against: the fastest a Durable Object RPC can be
- * (a method that does nothing) and the fastest a call that must persist something can be (a
- * method that writes exactly one small row). A pattern's hot path cannot beat the ceiling for
- * its kind of work, so its ratio to that ceiling says how much overhead the pattern adds.
+ * The ceilings every hot path is judged against: the fastest a Durable Object RPC can be (a
+ * method that does nothing) and the fastest a call that must persist something can be (a
+ * method that writes exactly one small row), on an object already running or, for the first
+ * call for a new key, on an object never called before. A pattern's hot path cannot beat the
+ * ceiling for its kind of work, so its ratio to that ceiling says how much overhead it adds.
  */
 import { DurableObject } from "cloudflare:workers";
 

@@ -29,25 +29,42 @@ export const ADMITTED_LIMIT = 10_000;
 /** Untimed calls on each fresh object before timing: JIT, caches and the first write settle. */
 export const WARMUP_CALLS = 16;
 
-/** Which ceiling a row is judged against: `noop` if the op writes nothing, `write` if it writes. */
-export type CeilingKind = "noop" | "write";
+/**
+ * Which ceiling a row is judged against: `noop` if the op writes nothing, `write` if it writes,
+ * `write-cold` if every call also starts an object never called before (a new key).
+ */
+export type CeilingKind = "noop" | "write" | "write-cold";
 
 /** The ceiling rows' names, so a row's `ceiling` can be resolved to a measured rate. */
 export const CEILING_ROWS: Record<CeilingKind, string> = {
   noop: "ceiling/noop",
   write: "ceiling/write-row",
+  "write-cold": "ceiling/write-row-cold",
 };
+
+/**
+ * What a row is for. Only `pattern` rows are judged against the catalog's bar; the others are
+ * what they are judged by: the ceilings, each pattern signature's floor, and the naive baseline.
+ */
+export type RowRole = "ceiling" | "floor" | "baseline" | "pattern";
 
 /** A row as the Worker describes it to the runner (GET /rows). */
 export interface RowInfo {
   /** `<package>/<operation>`. */
   name: string;
+  role: RowRole;
   /** The ceiling for this kind of work; null on the ceiling rows themselves. */
   ceiling: CeilingKind | null;
-  /** Another row to compare with in the table's "vs baseline" column. */
-  baseline: string | null;
-  /** The row measuring this op's RPC signature alone (`floors.ts`), for the "vs floor" column. */
+  /** The row measuring this op's RPC signature alone (`floors.ts`); set on every pattern row. */
   floor: string | null;
+  /** The naive design this op must beat by 2x, where the source articles have one. */
+  baseline: string | null;
+  /** The most storage rows one call may write, as the pattern declares; pattern rows only. */
+  maxRowsWrittenPerOp: number | null;
+  /** Each call goes to an object never called before, as the first call for a new key does. */
+  freshObjectPerCall: boolean;
+  /** Fewer calls than the run's N, for rows whose every call is costly (a new object each). */
+  maxCalls: number | null;
 }
 
 /** Calls in flight for each row: one at a time, and enough to queue at the object's input gate. */

@@ -18,6 +18,19 @@ export class RateLimiterSignature extends Ceiling {
     return resultFor(policy, true);
   }
 
+  /**
+   * A new key's first admitted check, called on a new object each time: the row, and the
+   * cleanup alarm that a key's first state needs so that a key gone quiet leaves nothing behind.
+   */
+  async checkNewKey(policy: Policy, _options?: CheckOptions): Promise<RateLimitResult> {
+    this.writeRow();
+    await this.ctx.storage.setAlarm(Date.now() + policy.windowSeconds * 1000);
+    return resultFor(policy, true);
+  }
+
+  /** Only so that `checkNewKey` may set an alarm; the run evicts its objects long before. */
+  override async alarm(): Promise<void> {}
+
   checkDenied(policy: Policy, _options?: CheckOptions): RateLimitResult {
     return resultFor(policy, false);
   }

@@ -22,6 +22,12 @@ export interface StorageStats {
 export interface BenchStatsRpc {
   benchStats(): StorageStats;
   benchResetStats(): void;
+  /**
+   * Empties this object's storage (its alarm too) and ends it now; the caller sees the call
+   * fail. workerd keeps an idle object, and its open database, for a while after its last call,
+   * and a cold-key run leaves a thousand of them.
+   */
+  benchEvict(): Promise<void>;
 }
 
 type Cursor = SqlStorageCursor<Record<string, SqlStorageValue>>;
@@ -149,7 +155,7 @@ export type ObjectClass<T> = new (ctx: DurableObjectState, env: never) => T;
 
 /**
  * Wraps a Durable Object class so its storage rows are counted. Export the result from
- * `objects.ts` under the name bound in `bindings.ts`:
+ * `objects.ts` under the name bound in `config.ts`:
  * `export const BenchRateLimiter = instrumented(RateLimiter);`
  */
 export function instrumented<T extends Rpc.DurableObjectBranded>(
@@ -174,6 +180,11 @@ export function instrumented<T extends Rpc.DurableObjectBranded>(
 
     benchResetStats(): void {
       this.storageCounter.reset();
+    }
+
+    async benchEvict(): Promise<void> {
+      await this.ctx.storage.deleteAll();
+      this.ctx.abort("evicted by the bench after its run");
     }
   }
   return Instrumented as unknown as ObjectClass<T & BenchStatsRpc>;

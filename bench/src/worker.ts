@@ -2,10 +2,12 @@
  * The bench Worker. The Node runner drives it with one request per step, so that the calls being
  * timed are made from inside workerd, Worker to Durable Object, as in production:
  *
- * - `GET  /rows`: the registered rows, `[{ name, ceiling, baseline, floor }]`.
- * - `POST /prepare?row&object&warmup`: untimed setup and warm-up calls, then zeroes the counters.
+ * - `GET  /rows`: the registered rows (`RowInfo`), in table order.
+ * - `POST /prepare?row&object&warmup&inFlight`: untimed setup and warm-up calls, then zeroes the
+ *   counters.
  * - `POST /run?row&object&calls&inFlight`: the timed calls. Nothing else, so Node can time it.
- * - `GET  /stats?row&object`: the storage rows counted since /prepare.
+ * - `GET  /stats?row&object&calls`: the storage rows counted since /prepare.
+ * - `POST /release?row&object&calls&warmup`: evicts the run's objects.
  */
 import type { RowInfo } from "./config.ts";
 import type { Env } from "./objects.ts";
@@ -17,30 +19,21 @@ export default {
   async fetch(request, env): Promise<Response> {
     const url = new URL(request.url);
     try {
-      if (url.pathname === "/rows") {
-        return Response.json(
-          ROWS.map(({ name, ceiling, baseline, floor }): RowInfo => ({
-            name,
-            ceiling,
-            baseline,
-            floor,
-          })),
-        );
-      }
-      const object = findRow(param(url, "row")).open(env, param(url, "object"));
+      if (url.pathname === "/rows") return Response.json(ROWS.map(describe));
+      const row = findRow(param(url, "row"));
+      const object = param(url, "object");
       switch (url.pathname) {
-        case "/prepare": {
-          await object.setup();
-          for (let i = 0; i < count(url, "warmup"); i++) await object.op();
-          await object.resetStats();
+        case "/prepare":
+          await row.prepare(env, object, count(url, "warmup"), count(url, "inFlight"));
           return new Response(null, { status: 204 });
-        }
-        case "/run": {
-          await runLanes(object.op, count(url, "calls"), count(url, "inFlight"));
+        case "/run":
+          await row.run(env, object, count(url, "calls"), count(url, "inFlight"));
           return new Response(null, { status: 204 });
-        }
         case "/stats":
-          return Response.json(await object.stats());
+          return Response.json(await row.stats(env, object, count(url, "calls")));
+        case "/release":
+          await row.release(env, object, count(url, "calls"), count(url, "warmup"));
+          return new Response(null, { status: 204 });
         default:
           return new Response("not found", { status: 404 });
       }
@@ -52,19 +45,17 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
-/**
- * `inFlight` lanes pull calls from one shared counter until `calls` have started, so exactly
- * `calls` are made and at most `inFlight` are outstanding at any moment.
- */
-async function runLanes(op: () => Promise<void>, calls: number, inFlight: number): Promise<void> {
-  let started = 0;
-  const lane = async () => {
-    while (started < calls) {
-      started++;
-      await op();
-    }
+function describe(row: Row): RowInfo {
+  return {
+    name: row.name,
+    role: row.role,
+    ceiling: row.ceiling,
+    floor: row.floor,
+    baseline: row.baseline,
+    maxRowsWrittenPerOp: row.maxRowsWrittenPerOp,
+    freshObjectPerCall: row.freshObjectPerCall,
+    maxCalls: row.maxCalls,
   };
-  await Promise.all(Array.from({ length: Math.min(inFlight, calls) }, lane));
 }
 
 function findRow(name: string): Row {

@@ -8,4 +8,28 @@ export default defineConfig({
       miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token" } },
     }),
   ],
+  test: {
+    // The plugin serves every module to workerd one request at a time, and zod alone is ~90
+    // modules (every locale included): unbundled, the first request that loads the Worker took
+    // 2-5 s on a busy 2-core machine. Pre-bundled, each dependency below is one module.
+    deps: {
+      optimizer: {
+        ssr: {
+          enabled: true,
+          include: [
+            "hono",
+            "hono/html",
+            "marked",
+            // The patterns' own dependencies, resolved from their packages.
+            "@do-patterns/rate-limiter > hono/body-limit",
+            "@do-patterns/rate-limiter > zod/mini",
+          ],
+        },
+      },
+    },
+    // workerd tests on a loaded CI machine: a cold start plus the first module loads can take
+    // seconds, far from vitest's 5 s default only when the machine is idle.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
 });

@@ -1,11 +1,15 @@
 /**
  * The composing example Worker: every pattern of the catalog, bound in the root wrangler.jsonc
- * and mounted under /<pattern>/. `GET /` lists them with their routes.
+ * and mounted under /<pattern>/. `GET /` lists them; `GET /<pattern>/` shows one with its
+ * routes, demos and README (JSON for API clients, a page for browsers).
  */
 import { RateLimiter, rateLimit, rateLimiterRoutes } from "@do-patterns/rate-limiter";
 import { Hono } from "hono";
 import type { Context, Env as HonoEnv } from "hono";
-import { renderIndexPage, type IndexEntry } from "./index-page";
+// README files are bundled as text by the `rules` entry in the root wrangler.jsonc.
+import rateLimiterReadme from "../../../packages/rate-limiter/README.md";
+import { renderReadme } from "./markdown";
+import { renderIndexPage, renderPatternPage, type Demo, type PatternEntry } from "./pages";
 
 // Wrangler finds Durable Object classes among the main module's exports.
 export { RateLimiter };
@@ -13,12 +17,21 @@ export { RateLimiter };
 type AppEnv = { Bindings: Env & { ADMIN_TOKEN?: string } };
 
 const app = new Hono<AppEnv>();
-const mounted: IndexEntry[] = [];
+const mounted: PatternEntry[] = [];
 
-/** Mounts one pattern's routes under /<name>/ and lists it in the index. */
-function mount<E extends HonoEnv>(name: string, summary: string, routes: Hono<E>): void {
-  app.route(`/${name}`, routes);
-  mounted.push({
+interface Mount<E extends HonoEnv> {
+  /** The package's folder name under packages/, which is also its path here. */
+  name: string;
+  summary: string;
+  routes: Hono<E>;
+  /** The package README's Markdown. */
+  readme: string;
+  demos?: Demo[];
+}
+
+/** Mounts one pattern's routes under /<name>/, with its page there, and lists it in the index. */
+function mount<E extends HonoEnv>({ name, summary, routes, readme, demos = [] }: Mount<E>): void {
+  const entry: PatternEntry = {
     name,
     summary,
     path: `/${name}/`,
@@ -31,26 +44,44 @@ function mount<E extends HonoEnv>(name: string, summary: string, routes: Hono<E>
           .map((route) => `${route.method} /${name}${route.path}`),
       ),
     ],
-  });
+    demos,
+  };
+  mounted.push(entry);
+  // Rendered on first view, not at startup, so a cold start does not pay for every README.
+  let readmeHtml: string | undefined;
+  const page = (c: Context<AppEnv>) => {
+    if (!wantsHtml(c)) return c.json({ ...entry, markdown: readme });
+    readmeHtml ??= renderReadme(readme, name, new Set(mounted.map((p) => p.name)));
+    return c.html(renderPatternPage(entry, readmeHtml));
+  };
+  // Registered before the pattern's own routes, so its page is always at /<name>/.
+  app.get(`/${name}`, page);
+  app.get(`/${name}/`, page);
+  app.route(`/${name}`, routes);
 }
 
-mount(
-  "rate-limiter",
-  "Exact per-key rate limits: fixed window, sliding window, token bucket, GCRA",
-  rateLimiterRoutes({ binding: "RATE_LIMITER" }),
-);
-
-const demos = [
-  {
-    route: "GET /demo/limited",
-    summary: "a route guarded by the rateLimit() middleware: 5 per minute per client",
-  },
-];
+mount({
+  name: "rate-limiter",
+  summary: "Exact per-key rate limits: fixed window, sliding window, token bucket, GCRA",
+  routes: rateLimiterRoutes({ binding: "RATE_LIMITER" }),
+  readme: rateLimiterReadme,
+  demos: [
+    {
+      route: "GET /demo/limited",
+      summary: "a route guarded by the rateLimit() middleware: 5 per minute per client",
+    },
+  ],
+});
 
 app.get("/", (c) => {
-  if ((c.req.header("Accept") ?? "").includes("text/html"))
-    return c.html(renderIndexPage(mounted, demos));
-  return c.json({ patterns: mounted, demos });
+  if (wantsHtml(c)) return c.html(renderIndexPage(mounted));
+  return c.json({ patterns: mounted });
+});
+
+// Browsers ask for it on their own; the pages carry an inline icon instead.
+app.get("/favicon.ico", (c) => {
+  c.header("Cache-Control", "public, max-age=86400");
+  return c.body(null, 204);
 });
 
 app.get(
@@ -70,6 +101,11 @@ app.onError((error, c) => {
   console.error(error);
   return errorJson(c, 500, "internal_error", "something went wrong on our side; try again");
 });
+
+/** Browsers send `Accept: text/html,...`; curl and fetch() send `*\/*` and get JSON. */
+function wantsHtml(c: Context): boolean {
+  return (c.req.header("Accept") ?? "").includes("text/html");
+}
 
 function errorJson(c: Context, status: 404 | 500, code: string, message: string): Response {
   return c.json({ error: { code, message } }, status);

@@ -1,9 +1,13 @@
 /**
- * The four rate-limiting algorithms as pure functions of (policy, stored state, time, cost).
+ * The four rate-limiting algorithms as pure functions of (rate, stored state, time, cost).
  *
- * Nothing here touches storage or the clock, so every edge case is unit-tested with plain
- * numbers. Each algorithm keeps O(1) state per (key, policy): two or three numbers.
- * Times are milliseconds since the epoch.
+ * Nothing here touches storage or the clock, so every promise is property-tested with plain
+ * numbers. Each algorithm keeps O(1) state per (key, policy): two or three numbers. Times are
+ * milliseconds since the epoch.
+ *
+ * Every comparison is in whole numbers below 2^53, so decisions are exact: usage is scaled by
+ * the window length (sliding window, token bucket) or by the limit (GCRA's fractional emission
+ * interval), and a valid policy keeps `limit x windowMs` at most 2^53 - 1.
  */
 
 export const ALGORITHMS = ["fixed-window", "sliding-window", "token-bucket", "gcra"] as const;
@@ -17,14 +21,14 @@ export interface Rate {
   windowMs: number;
 }
 
-/** Count of the epoch-aligned window that contains `windowStart`. */
+/** Count of the epoch-aligned window that starts at `windowStart`. */
 export interface FixedWindowState {
   algorithm: "fixed-window";
   windowStart: number;
   count: number;
 }
 
-/** Counts of the current and the previous epoch-aligned window. */
+/** Counts of the epoch-aligned window that starts at `windowStart` and of the one before. */
 export interface SlidingWindowState {
   algorithm: "sliding-window";
   windowStart: number;
@@ -33,8 +37,8 @@ export interface SlidingWindowState {
 }
 
 /**
- * The bucket's level at `updatedAt`, in token-milliseconds (tokens x window length) so that
- * refill arithmetic stays in whole numbers.
+ * The bucket's level at `updatedAt`, in token-milliseconds (tokens x window length), so that
+ * refilling `limit` per millisecond stays in whole numbers.
  */
 export interface TokenBucketState {
   algorithm: "token-bucket";
@@ -42,40 +46,47 @@ export interface TokenBucketState {
   updatedAt: number;
 }
 
-/** Theoretical arrival time: when the bucket would be empty again if nothing else arrived. */
+/**
+ * The theoretical arrival time (TAT): when the key would be back to its full limit if nothing
+ * else arrived. The emission interval (window / limit) is rarely a whole number of
+ * milliseconds, so the TAT is kept exact as `tat + tatFraction / limit` ms, with
+ * `0 <= tatFraction < limit`.
+ */
 export interface GcraState {
   algorithm: "gcra";
   tat: number;
+  tatFraction: number;
 }
 
 export type LimiterState = FixedWindowState | SlidingWindowState | TokenBucketState | GcraState;
 
+/** State worth storing, and the time from which it is equivalent to no state at all. */
+export interface StoredState {
+  state: LimiterState;
+  expiresAt: number;
+}
+
 export interface Decision {
+  /** Whether a call of this cost is (or, without consuming, would be) admitted now. */
   allowed: boolean;
-  /** Whole units that could still be consumed right after this decision. */
+  /** Whole units available right after this decision: exactly this many unit calls fit. */
   remaining: number;
-  /** Milliseconds until the full limit is available again. */
+  /** Milliseconds until the full limit is available again; 0 when it is available now. */
   resetAfterMs: number;
-  /** Milliseconds until a call of the same cost would be allowed; 0 when allowed. */
+  /** Milliseconds until a call of this cost would be admitted; 0 when it is admitted now. */
   retryAfterMs: number;
   /**
-   * The state to store when the call is allowed and consumes, and when it stops mattering
-   * (from then on it is equivalent to no state at all). Absent when denied: a denied call
-   * (or a peek) must not write.
+   * The state to store, present only when the call was admitted and consumed. A denial, or a
+   * decision made without consuming (a peek), describes the present and must not write.
    */
-  next?: { state: LimiterState; expiresAt: number };
+  next?: StoredState;
 }
 
 /**
- * GCRA's emission interval (window / limit) is rarely a whole number of milliseconds. This is
- * the float slack for its comparisons against times near 1.8e12 ms, where a double resolves
- * about 0.0002 ms: far below the clock's 1 ms resolution.
- */
-const EPSILON = 1e-3;
-
-/**
- * Decides whether a call costing `cost` units is allowed at `now`, given the stored state
- * (`undefined` when there is none, or it belongs to another algorithm).
+ * Decides a call costing `cost` units at `now`, given the stored state (`undefined` when there
+ * is none, or it belongs to another algorithm). With `consume` false it only reports: the
+ * answer then describes the key as it is now, whatever the cost asked about, except `allowed`
+ * and `retryAfterMs`, which answer for that cost. A denied call is reported the same way.
  *
  * @example
  * const rate = { algorithm: "gcra", limit: 10, windowMs: 60_000 } as const;
@@ -86,37 +97,73 @@ export function decide(
   state: LimiterState | undefined,
   now: number,
   cost: number,
+  consume = true,
 ): Decision {
   switch (rate.algorithm) {
     case "fixed-window":
-      return decideFixedWindow(
-        rate,
-        state?.algorithm === rate.algorithm ? state : undefined,
-        now,
-        cost,
-      );
+      return decideFixedWindow(rate, asFixedWindow(state), now, cost, consume);
     case "sliding-window":
-      return decideSlidingWindow(
-        rate,
-        state?.algorithm === rate.algorithm ? state : undefined,
-        now,
-        cost,
-      );
+      return decideSlidingWindow(rate, asSlidingWindow(state), now, cost, consume);
     case "token-bucket":
-      return decideTokenBucket(
+      return decideBucket(
         rate,
-        state?.algorithm === rate.algorithm ? state : undefined,
+        tokenBucketLevel(rate, asTokenBucket(state), now),
         now,
         cost,
+        consume,
+        tokenBucketState,
       );
     case "gcra":
-      return decideGcra(rate, state?.algorithm === rate.algorithm ? state : undefined, now, cost);
+      return decideBucket(rate, gcraLevel(rate, asGcra(state), now), now, cost, consume, gcraState);
+  }
+}
+
+/**
+ * Gives back up to `cost` units of what a key has used: the most recent usage first, never
+ * below no usage at all, so the key never holds more than its limit. Returns the state to
+ * store, or `undefined` when nothing is in use any more (equivalent to no state: delete it).
+ *
+ * A refund of a check's cost with no call in between leaves the key exactly as if that check
+ * had never happened, however late it comes: units the window or the refill has already given
+ * back are not given twice. With calls in between, it takes from the most recent usage.
+ */
+export function refund(
+  rate: Rate,
+  state: LimiterState | undefined,
+  now: number,
+  cost: number,
+): StoredState | undefined {
+  switch (rate.algorithm) {
+    case "fixed-window":
+      return refundFixedWindow(rate, asFixedWindow(state), now, cost);
+    case "sliding-window":
+      return refundSlidingWindow(rate, asSlidingWindow(state), now, cost);
+    case "token-bucket":
+      return refundBucket(
+        rate,
+        tokenBucketLevel(rate, asTokenBucket(state), now),
+        now,
+        cost,
+        tokenBucketState,
+      );
+    case "gcra":
+      return refundBucket(rate, gcraLevel(rate, asGcra(state), now), now, cost, gcraState);
   }
 }
 
 /** Start of the epoch-aligned window containing `now`. */
 export function windowStartOf(now: number, windowMs: number): number {
-  return Math.floor(now / windowMs) * windowMs;
+  return now - (now % windowMs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed window: a count per epoch-aligned window.
+// ---------------------------------------------------------------------------------------------
+
+function fixedWindowUsed(windowMs: number, state: FixedWindowState | undefined, now: number) {
+  const windowStart = windowStartOf(now, windowMs);
+  const used = state !== undefined && state.windowStart === windowStart ? state.count : 0;
+  return { windowStart, windowEnd: windowStart + windowMs, used };
 }
 
 function decideFixedWindow(
@@ -124,25 +171,23 @@ function decideFixedWindow(
   state: FixedWindowState | undefined,
   now: number,
   cost: number,
+  consume: boolean,
 ): Decision {
-  const windowStart = windowStartOf(now, windowMs);
-  const windowEnd = windowStart + windowMs;
-  const used = state !== undefined && state.windowStart === windowStart ? state.count : 0;
-  const untilWindowEnd = windowEnd - now;
-
-  if (used + cost > limit) {
+  const { windowStart, windowEnd, used } = fixedWindowUsed(windowMs, state, now);
+  const fits = used <= limit - cost;
+  if (!fits || !consume) {
     return {
-      allowed: false,
-      remaining: limit - used,
-      resetAfterMs: untilWindowEnd,
+      allowed: fits,
+      remaining: Math.max(0, limit - used),
+      resetAfterMs: used > 0 ? windowEnd - now : 0,
       // cost <= limit is validated, so the next window always admits it.
-      retryAfterMs: untilWindowEnd,
+      retryAfterMs: fits ? 0 : windowEnd - now,
     };
   }
   return {
     allowed: true,
     remaining: limit - used - cost,
-    resetAfterMs: untilWindowEnd,
+    resetAfterMs: windowEnd - now,
     retryAfterMs: 0,
     next: {
       state: { algorithm: "fixed-window", windowStart, count: used + cost },
@@ -151,20 +196,26 @@ function decideFixedWindow(
   };
 }
 
-/**
- * The sliding-window counter: the previous window's count, weighted by how much of it still
- * overlaps the sliding window, plus the current window's count. Two numbers instead of a log
- * of every timestamp; it assumes the previous window's calls were spread evenly.
- *
- * The weighted estimate is kept multiplied by the window length, so every comparison is in
- * whole numbers and exact (for limit x window below 2^53, e.g. a million per day).
- */
-function decideSlidingWindow(
-  { limit, windowMs }: Rate,
-  state: SlidingWindowState | undefined,
+function refundFixedWindow(
+  { windowMs }: Rate,
+  state: FixedWindowState | undefined,
   now: number,
   cost: number,
-): Decision {
+): StoredState | undefined {
+  const { windowStart, windowEnd, used } = fixedWindowUsed(windowMs, state, now);
+  const count = Math.max(0, used - cost);
+  if (count === 0) return undefined;
+  return { state: { algorithm: "fixed-window", windowStart, count }, expiresAt: windowEnd };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sliding window: the previous window's count, weighted by how much of it still overlaps the
+// sliding window, plus the current window's count. Two numbers instead of a log of every
+// timestamp; it assumes the previous window's calls were spread evenly. The estimate is kept
+// multiplied by the window length, so it is a whole number.
+// ---------------------------------------------------------------------------------------------
+
+function slidingWindowCounts(windowMs: number, state: SlidingWindowState | undefined, now: number) {
   const windowStart = windowStartOf(now, windowMs);
   let current = 0;
   let previous = 0;
@@ -176,39 +227,75 @@ function decideSlidingWindow(
       previous = state.current;
     }
   }
-  const remainingOverlap = windowMs - (now - windowStart);
-  const scaledEstimate = previous * remainingOverlap + current * windowMs;
-  const scaledLimit = limit * windowMs;
+  return { windowStart, current, previous };
+}
 
-  if (scaledEstimate + cost * windowMs > scaledLimit) {
+function decideSlidingWindow(
+  { limit, windowMs }: Rate,
+  state: SlidingWindowState | undefined,
+  now: number,
+  cost: number,
+  consume: boolean,
+): Decision {
+  const { windowStart, current, previous } = slidingWindowCounts(windowMs, state, now);
+  const scaledLimit = limit * windowMs;
+  const scaledEstimate = previous * (windowStart + windowMs - now) + current * windowMs;
+  const fits = scaledEstimate <= scaledLimit - cost * windowMs;
+  if (!fits || !consume) {
     return {
-      allowed: false,
-      remaining: Math.max(0, Math.floor((scaledLimit - scaledEstimate) / windowMs)),
-      resetAfterMs: slidingExpiry(windowStart, windowMs, current, previous) - now,
-      retryAfterMs: slidingRetryAt(windowStart, windowMs, current, previous, cost, limit) - now,
+      allowed: fits,
+      remaining:
+        scaledEstimate >= scaledLimit ? 0 : floorDiv(scaledLimit - scaledEstimate, windowMs),
+      resetAfterMs: Math.max(0, slidingExpiry(windowStart, windowMs, current, previous) - now),
+      retryAfterMs: fits
+        ? 0
+        : slidingRetryAt(windowStart, windowMs, current, previous, cost, limit) - now,
     };
   }
-  const nextCurrent = current + cost;
-  const expiresAt = slidingExpiry(windowStart, windowMs, nextCurrent, previous);
+  const next = {
+    algorithm: "sliding-window",
+    windowStart,
+    current: current + cost,
+    previous,
+  } as const;
+  const expiresAt = slidingExpiry(windowStart, windowMs, next.current, previous);
   return {
     allowed: true,
-    remaining: Math.floor((scaledLimit - scaledEstimate - cost * windowMs) / windowMs),
+    remaining: floorDiv(scaledLimit - scaledEstimate - cost * windowMs, windowMs),
     resetAfterMs: expiresAt - now,
     retryAfterMs: 0,
-    next: {
-      state: { algorithm: "sliding-window", windowStart, current: nextCurrent, previous },
-      expiresAt,
-    },
+    next: { state: next, expiresAt },
   };
 }
 
-/** The counts stop mattering once neither window overlaps the sliding window any more. */
-function slidingExpiry(
-  windowStart: number,
-  windowMs: number,
-  current: number,
-  previous: number,
-): number {
+/** Takes the refund from the current window's count first, then from the previous one's. */
+function refundSlidingWindow(
+  { windowMs }: Rate,
+  state: SlidingWindowState | undefined,
+  now: number,
+  cost: number,
+): StoredState | undefined {
+  const { windowStart, current, previous } = slidingWindowCounts(windowMs, state, now);
+  const fromCurrent = Math.min(current, cost);
+  const nextCurrent = current - fromCurrent;
+  const nextPrevious = Math.max(0, previous - (cost - fromCurrent));
+  if (nextCurrent === 0 && nextPrevious === 0) return undefined;
+  return {
+    state: {
+      algorithm: "sliding-window",
+      windowStart,
+      current: nextCurrent,
+      previous: nextPrevious,
+    },
+    expiresAt: slidingExpiry(windowStart, windowMs, nextCurrent, nextPrevious),
+  };
+}
+
+/**
+ * When the counts stop mattering, which is also when the full limit is back: the current count
+ * weighs until the end of the next window, the previous one until the end of this window.
+ */
+function slidingExpiry(windowStart: number, windowMs: number, current: number, previous: number) {
   if (current > 0) return windowStart + 2 * windowMs;
   if (previous > 0) return windowStart + windowMs;
   return windowStart;
@@ -231,88 +318,130 @@ function slidingRetryAt(
   // previous * (windowMs - (t - windowStart)) <= room * windowMs
   if (room >= 0) return windowStart + ceilDiv((previous - room) * windowMs, previous);
   const nextStart = windowStart + windowMs;
-  const roomNext = limit - cost;
-  return nextStart + ceilDiv((current - roomNext) * windowMs, current);
+  return nextStart + ceilDiv((current - (limit - cost)) * windowMs, current);
 }
 
-/**
- * A bucket of `limit` tokens that refills continuously at `limit` per window. The level is kept
- * in token-milliseconds (tokens x window), so refilling adds `limit` per millisecond and every
- * comparison is exact in whole numbers.
- */
-function decideTokenBucket(
-  { limit, windowMs }: Rate,
-  state: TokenBucketState | undefined,
+// ---------------------------------------------------------------------------------------------
+// Token bucket and GCRA: one bucket of `limit` tokens that refills continuously at `limit` per
+// window, kept in token-milliseconds (tokens x window) so that refilling adds `limit` per
+// millisecond. The token bucket stores the level; GCRA stores when the bucket will be full
+// again (its TAT). Both make the same decisions.
+// ---------------------------------------------------------------------------------------------
+
+type BucketStateAt = (rate: Rate, level: number, now: number) => LimiterState;
+
+function decideBucket(
+  rate: Rate,
+  level: number,
   now: number,
   cost: number,
+  consume: boolean,
+  stateAt: BucketStateAt,
 ): Decision {
+  const { limit, windowMs } = rate;
   const capacity = limit * windowMs;
-  const level =
-    state === undefined
-      ? capacity
-      : Math.min(capacity, state.level + Math.max(0, now - state.updatedAt) * limit);
   const needed = cost * windowMs;
-
-  if (level < needed) {
+  const fits = level >= needed;
+  if (!fits || !consume) {
     return {
-      allowed: false,
-      remaining: Math.floor(level / windowMs),
+      allowed: fits,
+      remaining: floorDiv(level, windowMs),
       resetAfterMs: ceilDiv(capacity - level, limit),
-      retryAfterMs: ceilDiv(needed - level, limit),
+      retryAfterMs: fits ? 0 : ceilDiv(needed - level, limit),
     };
   }
   const left = level - needed;
   const untilFull = ceilDiv(capacity - left, limit);
   return {
     allowed: true,
-    remaining: Math.floor(left / windowMs),
+    remaining: floorDiv(left, windowMs),
     resetAfterMs: untilFull,
     retryAfterMs: 0,
-    next: {
-      state: { algorithm: "token-bucket", level: left, updatedAt: now },
-      expiresAt: now + untilFull,
-    },
+    next: { state: stateAt(rate, left, now), expiresAt: now + untilFull },
   };
+}
+
+function refundBucket(
+  rate: Rate,
+  level: number,
+  now: number,
+  cost: number,
+  stateAt: BucketStateAt,
+): StoredState | undefined {
+  const { limit, windowMs } = rate;
+  const capacity = limit * windowMs;
+  // Compared before adding: level + cost x window could pass 2^53.
+  if (level >= capacity - cost * windowMs) return undefined;
+  const refilled = level + cost * windowMs;
+  return {
+    state: stateAt(rate, refilled, now),
+    expiresAt: now + ceilDiv(capacity - refilled, limit),
+  };
+}
+
+function tokenBucketLevel(
+  { limit, windowMs }: Rate,
+  state: TokenBucketState | undefined,
+  now: number,
+): number {
+  const capacity = limit * windowMs;
+  if (state === undefined) return capacity;
+  const elapsed = Math.max(0, now - state.updatedAt);
+  // Compared before multiplying, so a long-idle key cannot push the product past 2^53.
+  if (elapsed >= windowMs) return capacity;
+  return Math.min(capacity, state.level + elapsed * limit);
+}
+
+function tokenBucketState(_rate: Rate, level: number, now: number): TokenBucketState {
+  return { algorithm: "token-bucket", level, updatedAt: now };
 }
 
 /**
- * The generic cell rate algorithm: one timestamp per key. Each unit pushes the theoretical
- * arrival time (TAT) forward by the emission interval (window / limit); a call is allowed while
- * the TAT stays within one window of now, which admits a burst of `limit` and then a steady
- * `limit` per window.
+ * The bucket's level from the TAT: full minus what is still owed, where what is owed is the
+ * TAT's distance from now in units of 1/limit ms. A TAT further out than one window (a clock
+ * that stepped back) owes at most the whole bucket.
  */
-function decideGcra(
-  { limit, windowMs }: Rate,
-  state: GcraState | undefined,
-  now: number,
-  cost: number,
-): Decision {
-  const interval = windowMs / limit;
-  const tat = Math.max(state?.tat ?? now, now);
-  const nextTat = tat + cost * interval;
-  const allowAt = nextTat - windowMs;
-
-  if (allowAt > now + EPSILON) {
-    return {
-      allowed: false,
-      remaining: Math.max(0, Math.floor((windowMs - (tat - now)) / interval + EPSILON)),
-      resetAfterMs: Math.ceil(tat - now),
-      retryAfterMs: Math.ceil(allowAt - now),
-    };
-  }
-  return {
-    allowed: true,
-    remaining: Math.max(0, Math.floor((windowMs - (nextTat - now)) / interval + EPSILON)),
-    resetAfterMs: Math.ceil(nextTat - now),
-    retryAfterMs: 0,
-    next: { state: { algorithm: "gcra", tat: nextTat }, expiresAt: Math.ceil(nextTat) },
-  };
+function gcraLevel({ limit, windowMs }: Rate, state: GcraState | undefined, now: number): number {
+  const capacity = limit * windowMs;
+  if (state === undefined || state.tat < now) return capacity;
+  if (state.tat - now >= windowMs) return 0;
+  const owed = (state.tat - now) * limit + state.tatFraction;
+  return capacity - Math.min(capacity, owed);
 }
 
-/** ceil(a / b) for non-negative whole numbers, without float rounding surprises. */
+function gcraState({ limit, windowMs }: Rate, level: number, now: number): GcraState {
+  const owed = limit * windowMs - level;
+  return { algorithm: "gcra", tat: now + floorDiv(owed, limit), tatFraction: owed % limit };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+function asFixedWindow(state: LimiterState | undefined): FixedWindowState | undefined {
+  return state?.algorithm === "fixed-window" ? state : undefined;
+}
+function asSlidingWindow(state: LimiterState | undefined): SlidingWindowState | undefined {
+  return state?.algorithm === "sliding-window" ? state : undefined;
+}
+function asTokenBucket(state: LimiterState | undefined): TokenBucketState | undefined {
+  return state?.algorithm === "token-bucket" ? state : undefined;
+}
+/** A GCRA state without its fraction (stored before the TAT was exact) counts as none. */
+function asGcra(state: LimiterState | undefined): GcraState | undefined {
+  return state?.algorithm === "gcra" && typeof state.tatFraction === "number" ? state : undefined;
+}
+
+/**
+ * floor(a / b) for whole numbers a >= 0, b > 0 below 2^53. `%` is exact on doubles, where a
+ * float division can round a quotient just below a whole number up to it.
+ */
+function floorDiv(a: number, b: number): number {
+  return (a - (a % b)) / b;
+}
+
+/** ceil(a / b) for whole numbers below 2^53, b > 0; 0 for a <= 0. */
 function ceilDiv(a: number, b: number): number {
   if (a <= 0) return 0;
-  let q = Math.floor(a / b);
-  if (q * b > a) q--;
-  return q * b < a ? q + 1 : q;
+  return floorDiv(a, b) + (a % b === 0 ? 0 : 1);
 }

@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 
 /** Answers every unmatched route in the catalog's error shape. */
 export function notFound(c: Context): Response {
@@ -60,7 +60,7 @@ export function limitBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler {
 /**
  * Reads the body as JSON and validates it. Returns the data, or the 400 response to send.
  */
-export async function readJson<S extends z.ZodType>(
+export async function readJson<S extends z.ZodMiniType>(
   c: Context,
   schema: S,
 ): Promise<{ ok: true; data: z.infer<S> } | { ok: false; response: Response }> {
@@ -85,25 +85,41 @@ export async function readJson<S extends z.ZodType>(
 
 /**
  * The message for a value that is not the expected object at all; other issues inside the
- * object (an unknown key, say) keep zod's own, more specific message.
+ * object (an unknown key, say) keep their own, more specific message.
  */
 export function objectError(message: string) {
   return (issue: { code: string }) => (issue.code === "invalid_type" ? message : undefined);
 }
 
-/** One sentence listing what is wrong with each field. */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String);
-      const field = path.at(-1);
-      // Messages name their own field ("limit must be ..."); prefix only the parents.
-      if (field !== undefined && issue.message.startsWith(field)) {
-        return [...path.slice(0, -1), issue.message].join(".");
-      }
-      return path.length === 0 ? issue.message : `${path.join(".")}: ${issue.message}`;
-    })
-    .join("; ");
+/**
+ * One sentence listing what is wrong with each field: the first problem per field, since a value
+ * outside a number's safe range is also outside our bounds and would be reported twice.
+ */
+export function describeZodError(error: z.core.$ZodError): string {
+  const seen = new Set<string>();
+  const messages: string[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.map(String);
+    const where = path.join(".");
+    if (seen.has(where)) continue;
+    seen.add(where);
+    messages.push(describeIssue(issue, path));
+  }
+  return messages.join("; ");
+}
+
+function describeIssue(issue: z.core.$ZodIssue, path: string[]): string {
+  // zod/mini ships no English messages; this is the one issue our schemas leave to it.
+  const message =
+    issue.code === "unrecognized_keys"
+      ? `unknown field${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((key) => `"${key}"`).join(", ")}`
+      : issue.message;
+  const field = path.at(-1);
+  // Messages name their own field ("limit must be ..."); prefix only the parents.
+  if (field !== undefined && message.startsWith(field)) {
+    return [...path.slice(0, -1), message].join(".");
+  }
+  return path.length === 0 ? message : `${path.join(".")}: ${message}`;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * What a caller may ask for, validated in one place for both the RPC surface and HTTP.
- * Bounds keep arithmetic exact (limits far below 2^53) and windows meaningful.
+ * Bounds keep arithmetic exact (limit x window below 2^53) and windows meaningful.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ALGORITHMS } from "./algorithms";
 import { describeZodError, objectError } from "./http";
 
@@ -13,19 +13,33 @@ export const MAX_WINDOW_SECONDS = 31_536_000;
 export const MAX_POLICIES_PER_KEY = 32;
 export const MAX_KEY_LENGTH = 512;
 
+/** A whole number from 1 to `max`, with one message per way of missing it. */
 const wholeNumber = (field: string, max: number) =>
   z
-    .number({ error: `${field} must be a number` })
-    .int({ error: `${field} must be a whole number` })
-    .min(1, { error: `${field} must be at least 1` })
-    .max(max, { error: `${field} must be at most ${max}` });
+    .int({
+      error: (issue) => {
+        if (issue.code === "invalid_type") {
+          return issue.expected === "int"
+            ? `${field} must be a whole number`
+            : `${field} must be a number`;
+        }
+        // Beyond the safe-integer range zod reports its own bound; ours is the useful one.
+        return issue.code === "too_small"
+          ? `${field} must be at least 1`
+          : `${field} must be at most ${max}`;
+      },
+    })
+    .check(
+      z.gte(1, { error: `${field} must be at least 1` }),
+      z.lte(max, { error: `${field} must be at most ${max}` }),
+    );
 
 /** Safe to quote in a structured header: no quotes, backslashes or spaces. */
-export const policyNameSchema = z
-  .string({ error: "name must be a string" })
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+export const policyNameSchema = z.string({ error: "name must be a string" }).check(
+  z.regex(/^[A-Za-z0-9_.-]{1,64}$/, {
     error: "name must be 1-64 characters of letters, digits, '_', '.' or '-'",
-  });
+  }),
+);
 
 export const policySchema = z
   .strictObject(
@@ -41,12 +55,14 @@ export const policySchema = z
       error: objectError("policy must be an object with name, algorithm, limit and windowSeconds"),
     },
   )
-  .refine((policy) => policy.limit * policy.windowSeconds * 1000 <= Number.MAX_SAFE_INTEGER, {
-    // The algorithms count in limit x window-milliseconds; past 2^53 whole numbers stop being exact.
-    error:
-      "limit x windowSeconds must be at most 9,007,199,254,740 (e.g. 100,000,000 per day); use a shorter window",
-    path: ["limit"],
-  });
+  .check(
+    z.refine((policy) => policy.limit * policy.windowSeconds * 1000 <= Number.MAX_SAFE_INTEGER, {
+      // The algorithms count in limit x window-milliseconds; past 2^53 whole numbers stop being exact.
+      error:
+        "limit x windowSeconds must be at most 9,007,199,254,740 (e.g. 100,000,000 per day); use a shorter window",
+      path: ["limit"],
+    }),
+  );
 
 /**
  * A named rate: `limit` units per `windowSeconds`, enforced by `algorithm`.
@@ -60,8 +76,10 @@ export const costSchema = wholeNumber("cost", MAX_LIMIT);
 
 export const keySchema = z
   .string({ error: "key must be a string" })
-  .min(1, { error: "key must not be empty" })
-  .max(MAX_KEY_LENGTH, { error: `key must be at most ${MAX_KEY_LENGTH} characters` });
+  .check(
+    z.minLength(1, { error: "key must not be empty" }),
+    z.maxLength(MAX_KEY_LENGTH, { error: `key must be at most ${MAX_KEY_LENGTH} characters` }),
+  );
 
 export type InputErrorCode = "invalid_policy" | "invalid_cost";
 

@@ -1,6 +1,12 @@
 /** The pure decision functions, driven with plain numbers. */
 import { describe, expect, it } from "vitest";
-import { decide, type Algorithm, type LimiterState, type Rate } from "../src/algorithms";
+import {
+  decide,
+  type Algorithm,
+  type Decision,
+  type LimiterState,
+  type Rate,
+} from "../src/algorithms";
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 1); // the start of a minute
@@ -79,7 +85,7 @@ describe.each<Algorithm>(["fixed-window", "sliding-window", "token-bucket", "gcr
       const other: LimiterState =
         algorithm === "gcra"
           ? { algorithm: "fixed-window", windowStart: T0, count: 10 }
-          : { algorithm: "gcra", tat: T0 + MINUTE };
+          : { algorithm: "gcra", tat: T0 + MINUTE, tatFraction: 0 };
       expect(decide(rate(algorithm), other, T0, 1).remaining).toBe(9);
     });
   },
@@ -161,5 +167,56 @@ describe("GCRA", () => {
     }
     // The burst is spent at 0; then one every 333.3 ms: 333.3, 666.7, 1000, ... 3000.
     expect(admitted).toBe(9);
+  });
+});
+
+/** Unit calls at one instant from no state, until the first denial. */
+function admittedAtOnce(r: Rate, now = T0 + 123): { admitted: number; denial: Decision } {
+  let state: LimiterState | undefined;
+  for (let admitted = 0; ; admitted++) {
+    const decision = decide(r, state, now, 1);
+    if (decision.next === undefined) return { admitted, denial: decision };
+    state = decision.next.state;
+  }
+}
+
+describe("exact at every limit (the cases the float GCRA got wrong)", () => {
+  it.each<Algorithm>(["fixed-window", "sliding-window", "token-bucket", "gcra"])(
+    "%s: 15 per second, 10,000 per second and 1,000,000 per second admit exactly that many at once",
+    (algorithm) => {
+      for (const limit of [15, 10_000, 1_000_000]) {
+        const { admitted, denial } = admittedAtOnce(rate(algorithm, limit, 1_000));
+        expect(admitted).toBe(limit);
+        expect(denial.remaining).toBe(0);
+      }
+    },
+  );
+
+  it("GCRA admits exactly L, then reports nothing remaining, for every limit up to 1,000 and windows from a second to a day", () => {
+    for (const windowMs of [1_000, 7_000, 60_000, 86_400_000]) {
+      for (let limit = 1; limit <= 1_000; limit++) {
+        const { admitted, denial } = admittedAtOnce(rate("gcra", limit, windowMs));
+        if (admitted !== limit || denial.remaining !== 0) {
+          throw new Error(
+            `${limit} per ${windowMs} ms admitted ${admitted}, then said ${denial.remaining} remain`,
+          );
+        }
+      }
+    }
+    expect(admittedAtOnce(rate("gcra", 1_000, 86_400_000)).admitted).toBe(1_000);
+  });
+
+  it("every admitted call moves the state, even at the largest limit a policy may have", () => {
+    const r = rate("gcra", 1_000_000_000, 9_000);
+    const allButOne = decide(r, undefined, T0, 999_999_999);
+    const last = decide(r, allButOne.next!.state, T0, 1);
+    expect(last.allowed).toBe(true);
+    expect(last.remaining).toBe(0);
+    const spent = last.next!.state;
+    const denied = decide(r, spent, T0, 1);
+    expect(denied).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 1 });
+    // The emission interval is 9 ns, so the clock's next millisecond gives back 111,111 units.
+    expect(decide(r, spent, T0 + 1, 111_111).allowed).toBe(true);
+    expect(decide(r, spent, T0 + 1, 111_112).allowed).toBe(false);
   });
 });

@@ -38,4 +38,23 @@ describe("eviction", () => {
     const alarm = await runInDurableObject(limiter, (_instance, state) => state.storage.getAlarm());
     expect(alarm).toBe(T0 + 11_000);
   });
+
+  it("after eviction, a write never moves the alarm past an expiry it must clean up", async () => {
+    setNow(T0 + 1_000);
+    const limiter = freshLimiter();
+    const short = policyFor("fixed-window", 5, 10);
+    const long = policyFor("gcra", 5, 3600);
+    await limiter.check(long);
+    await limiter.check(short);
+    const alarmOf = () =>
+      runInDurableObject(limiter, (_instance, state) => state.storage.getAlarm());
+    expect(await alarmOf()).toBe(T0 + 10_000);
+
+    await evictDurableObject(limiter);
+    await limiter.check(long);
+    expect(await alarmOf()).toBe(T0 + 10_000);
+    // A policy expiring sooner still moves it earlier.
+    await limiter.check(policyFor("token-bucket", 1_000, 1));
+    expect(await alarmOf()).toBe(T0 + 1_001);
+  });
 });

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Algorithm, Policy, RateLimitOutcome, RateLimitResult } from "../src/index";
 import { testClock } from "./worker";
@@ -32,4 +33,55 @@ export function setNow(ms: number): void {
 export function ok(outcome: RateLimitOutcome): RateLimitResult {
   if ("error" in outcome) throw new Error(`unexpected rejection: ${outcome.error.message}`);
   return outcome;
+}
+
+/**
+ * Starts counting the storage writes a live object makes (sync KV puts and deletes, alarm
+ * changes, deleteAll): comparing stored values cannot tell a rewrite of an unchanged row from
+ * no write at all. Returns a function that reads the count. The count lives until eviction.
+ */
+export async function countStorageWrites(stub: DurableObjectStub): Promise<() => number> {
+  const counter = { count: 0 };
+  await runInDurableObject(stub, (_instance, state) => {
+    const { storage } = state;
+    const targets: [object, string[]][] = [
+      [storage.kv, ["put", "delete"]],
+      [storage, ["put", "delete", "deleteAll", "setAlarm", "deleteAlarm"]],
+    ];
+    for (const [target, methods] of targets) {
+      for (const method of methods) {
+        const original = Reflect.get(target, method) as (...args: unknown[]) => unknown;
+        Object.defineProperty(target, method, {
+          configurable: true,
+          writable: true,
+          value: (...args: unknown[]) => {
+            counter.count++;
+            return Reflect.apply(original, target, args);
+          },
+        });
+      }
+    }
+  });
+  return () => counter.count;
+}
+
+type Stub = ReturnType<typeof freshLimiter>;
+
+/** Everything the object holds: its user tables, its KV entries (one per policy), its alarm. */
+export function storedFootprint(stub: Stub) {
+  return runInDurableObject(stub, async (_instance, state) => {
+    const tables = state.storage.sql
+      .exec<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+      )
+      .toArray()
+      .map((row) => row.name);
+    const rows = [...state.storage.kv.list()].length;
+    return { tables, rows, alarm: await state.storage.getAlarm() };
+  });
+}
+
+/** The policy entries the object stores, as stored. */
+export function storedEntries(stub: Stub) {
+  return runInDurableObject(stub, (_instance, state) => [...state.storage.kv.list()]);
 }

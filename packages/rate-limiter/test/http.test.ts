@@ -63,6 +63,26 @@ describe("HTTP routes", () => {
     expect(await tooMuch.json()).toMatchObject({ allowed: false, remaining: 2 });
   });
 
+  it("refund gives units back and answers what a unit call would get now", async () => {
+    setNow(T0 + 15_000);
+    const key = crypto.randomUUID();
+    await post("/check", { key, policy, cost: 3 });
+    expect((await post("/check", { key, policy })).status).toBe(429);
+    const refunded = await post("/refund", { key, policy, cost: 2 });
+    expect(refunded.status).toBe(200);
+    expect(refunded.headers.get("RateLimit")).toBe('"api";r=2;t=45');
+    expect(await refunded.json()).toMatchObject({ allowed: true, remaining: 2 });
+    expect((await post("/check", { key, policy, cost: 2 })).status).toBe(200);
+    expect((await post("/check", { key, policy })).status).toBe(429);
+  });
+
+  it("peek on a fresh key reports the full limit and a reset of 0", async () => {
+    setNow(T0 + 15_000);
+    const peeked = await post("/peek", { key: crypto.randomUUID(), policy, cost: 2 });
+    expect(peeked.headers.get("RateLimit")).toBe('"api";r=3;t=0');
+    expect(await peeked.json()).toMatchObject({ allowed: true, remaining: 3, resetAfterMs: 0 });
+  });
+
   it("keys are independent objects", async () => {
     setNow(T0);
     const a = crypto.randomUUID();
@@ -85,59 +105,5 @@ describe("HTTP routes", () => {
     expect(reset.status).toBe(200);
     expect(await reset.json()).toEqual({ cleared: 1 });
     expect((await post("/check", { key, policy })).status).toBe(200);
-  });
-});
-
-function getLimited(clientId: string) {
-  return exports.default.fetch(
-    new Request("http://example.com/limited", { headers: { "x-client-id": clientId } }),
-  );
-}
-
-describe("rateLimit() middleware", () => {
-  it("lets requests through with headers until the limit, then answers 429", async () => {
-    setNow(T0 + 30_000);
-    const client = crypto.randomUUID();
-    const first = await getLimited(client);
-    expect(first.status).toBe(200);
-    expect(await first.text()).toBe("ok");
-    expect(first.headers.get("RateLimit-Policy")).toBe('"limited";q=2;w=60');
-    expect(first.headers.get("RateLimit")).toBe('"limited";r=1;t=30');
-    expect((await getLimited(client)).status).toBe(200);
-
-    const limited = await getLimited(client);
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get("Retry-After")).toBe("30");
-    const body = await limited.json<{ error: { code: string; message: string } }>();
-    expect(body.error.code).toBe("rate_limited");
-    expect(body.error.message).toContain("retry after 30s");
-
-    // Another client has its own budget.
-    expect((await getLimited(crypto.randomUUID())).status).toBe(200);
-  });
-
-  it("lets requests through when the limiter is unreachable, or answers 503 if told to deny", async () => {
-    const allowed = await exports.default.fetch(
-      new Request("http://example.com/limited-unreachable-allow"),
-    );
-    expect(allowed.status).toBe(200);
-    expect(await allowed.text()).toBe("served without the limiter");
-    const denied = await exports.default.fetch(
-      new Request("http://example.com/limited-unreachable-deny"),
-    );
-    expect(denied.status).toBe(503);
-    expect(denied.headers.get("Retry-After")).toBe("1");
-    expect(await denied.json()).toMatchObject({ error: { code: "unavailable" } });
-  });
-
-  it("refuses to build with an invalid policy", async () => {
-    const { rateLimit } = await import("../src/index");
-    expect(() =>
-      rateLimit({
-        binding: "RATE_LIMITER",
-        key: () => "k",
-        policy: { name: "bad", algorithm: "gcra", limit: 0, windowSeconds: 60 },
-      }),
-    ).toThrow(/limit must be at least 1/);
   });
 });

@@ -168,7 +168,9 @@ async function bundleWorker(): Promise<string> {
     target: "es2024",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
-    external: ["cloudflare:*"],
+    // workerd provides these: the runtime's own modules, and Node's built-ins (the OpenFeature
+    // SDK imports two; Node.js compatibility is on by default from the compatibility date).
+    external: ["cloudflare:*", "node:*", "async_hooks"],
     logLevel: "warning",
   });
   const output = result.outputFiles[0];

@@ -17,3 +17,77 @@ export class TimestampArray extends DurableObject<unknown> {
     return { allowed: true };
   }
 }
+
+interface NaiveFlag {
+  name: string;
+  enabled: boolean;
+  rolloutPercent: number;
+  allowlist: string[];
+  blocklist: string[];
+}
+
+/**
+ * The feature-flag controller the source articles sketch, kept naive on purpose: every
+ * evaluation reads its flag from storage and hashes the entity id with SHA-256 (two awaits), and
+ * a client evaluating several flags makes one call per flag.
+ */
+export class NaiveFlags extends DurableObject<unknown> {
+  async define(flag: NaiveFlag): Promise<void> {
+    await this.ctx.storage.put(`flag:${flag.name}`, flag);
+  }
+
+  async evaluate(flagName: string, entityId: string): Promise<{ enabled: boolean }> {
+    const flag = await this.ctx.storage.get<NaiveFlag>(`flag:${flagName}`);
+    if (flag === undefined || !flag.enabled || flag.blocklist.includes(entityId)) {
+      return { enabled: false };
+    }
+    if (flag.allowlist.includes(entityId)) return { enabled: true };
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(entityId + flagName),
+    );
+    const bucket = new DataView(digest).getUint32(0) % 100;
+    return { enabled: bucket < flag.rolloutPercent };
+  }
+}
+
+interface NaiveSessionRecord {
+  data: Record<string, unknown>;
+  createdAt: number;
+  lastAccessedAt: number;
+}
+
+/**
+ * The session object the source articles sketch: every read stamps the last access time,
+ * rewrites the record and re-arms the expiry alarm, so a busy session writes on every request.
+ */
+export class RewriteOnReadSession extends DurableObject<unknown> {
+  private session: NaiveSessionRecord | null = null;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.session = (await ctx.storage.get<NaiveSessionRecord>("session")) ?? null;
+    });
+  }
+
+  async create(data: Record<string, unknown>): Promise<void> {
+    const now = Date.now();
+    this.session = { data, createdAt: now, lastAccessedAt: now };
+    await this.ctx.storage.put("session", this.session);
+    await this.ctx.storage.setAlarm(now + 30 * 60_000);
+  }
+
+  async get(): Promise<NaiveSessionRecord | null> {
+    if (this.session === null) return null;
+    this.session.lastAccessedAt = Date.now();
+    await this.ctx.storage.setAlarm(Date.now() + 30 * 60_000);
+    await this.ctx.storage.put("session", this.session);
+    return this.session;
+  }
+
+  override async alarm(): Promise<void> {
+    this.session = null;
+    await this.ctx.storage.deleteAll();
+  }
+}

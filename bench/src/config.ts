@@ -18,6 +18,13 @@ export const BINDINGS = {
   BASELINE: "TimestampArrayLimiter",
   RATE_LIMITER: "BenchRateLimiter",
   RATE_LIMITER_SIGNATURE: "RateLimiterSignatureFloor",
+  FEATURE_FLAGS: "BenchFeatureFlags",
+  FEATURE_FLAGS_SIGNATURE: "FeatureFlagsSignatureFloor",
+  FEATURE_FLAGS_BASELINE: "NaiveFeatureFlags",
+  SESSIONS: "BenchSession",
+  TOUCHING_SESSIONS: "BenchTouchingSession",
+  SESSION_SIGNATURE: "SessionSignatureFloor",
+  SESSION_BASELINE: "RewriteOnReadSessionBaseline",
 } as const;
 
 /**
@@ -45,8 +52,10 @@ export const CEILING_ROWS: Record<CeilingKind, string> = {
 /**
  * What a row is for. Only `pattern` rows are judged against the catalog's bar; the others are
  * what they are judged by: the ceilings, each pattern signature's floor, and the naive baseline.
+ * A `local` row times a pattern's work inside the calling isolate (no call at all): it has no
+ * ceiling or floor, and reports its ops/s alone.
  */
-export type RowRole = "ceiling" | "floor" | "baseline" | "pattern";
+export type RowRole = "ceiling" | "floor" | "baseline" | "pattern" | "local";
 
 /** A row as the Worker describes it to the runner (GET /rows). */
 export interface RowInfo {

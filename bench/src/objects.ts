@@ -3,10 +3,13 @@
  * counted. To bench a new pattern's object: add one export line here and one binding to
  * `BINDINGS` in `config.ts`.
  */
+import { FeatureFlags } from "@do-patterns/feature-flags";
 import { RateLimiter } from "@do-patterns/rate-limiter";
-import { TimestampArray } from "./baseline.ts";
+import { Session } from "@do-patterns/session";
+import { NaiveFlags, RewriteOnReadSession, TimestampArray } from "./baseline.ts";
 import { Ceiling } from "./ceiling.ts";
-import { RateLimiterSignature } from "./floors.ts";
+import { FeatureFlagsSignature, RateLimiterSignature, SessionSignature } from "./floors.ts";
+import { TouchingSession } from "./patterns/session.ts";
 import type { BINDINGS } from "./config.ts";
 import { instrumented, type ObjectClass } from "./instrument.ts";
 
@@ -14,6 +17,13 @@ export const CeilingObject = instrumented(Ceiling);
 export const TimestampArrayLimiter = instrumented(TimestampArray);
 export const BenchRateLimiter = instrumented(RateLimiter);
 export const RateLimiterSignatureFloor = instrumented(RateLimiterSignature);
+export const BenchFeatureFlags = instrumented(FeatureFlags);
+export const FeatureFlagsSignatureFloor = instrumented(FeatureFlagsSignature);
+export const NaiveFeatureFlags = instrumented(NaiveFlags);
+export const BenchSession = instrumented(Session);
+export const BenchTouchingSession = instrumented(TouchingSession);
+export const SessionSignatureFloor = instrumented(SessionSignature);
+export const RewriteOnReadSessionBaseline = instrumented(RewriteOnReadSession);
 
 type Exported = typeof import("./objects.ts");
 type Binding = keyof typeof BINDINGS;

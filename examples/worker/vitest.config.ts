@@ -23,6 +23,7 @@ export default defineConfig({
             // The patterns' own dependencies, resolved from their packages.
             "@do-patterns/rate-limiter > hono/body-limit",
             "@do-patterns/rate-limiter > zod/mini",
+            "@do-patterns/session > hono/cookie",
           ],
         },
       },

@@ -91,9 +91,13 @@ function layout(title: string, body: Page): Page {
     </html>`;
 }
 
-/** A GET route is a link; any other method is shown as text (a browser cannot send it). */
+/**
+ * A GET route is a link; any other method is shown as text (a browser cannot send it), and so is
+ * a route with a parameter (`/:set/flags`), which names no page a browser could open.
+ */
 function routeItem(route: string, summary?: string): Page {
-  const path = route.startsWith("GET ") ? route.slice("GET ".length) : undefined;
+  const path =
+    route.startsWith("GET ") && !route.includes("/:") ? route.slice("GET ".length) : undefined;
   const label =
     path === undefined
       ? html`<code>${route}</code>`

@@ -15,7 +15,8 @@ import featureFlagsReadme from "../../../packages/feature-flags/README.md";
 import rateLimiterReadme from "../../../packages/rate-limiter/README.md";
 import sessionReadme from "../../../packages/session/README.md";
 import { renderReadme } from "./markdown";
-import { sessionDemo } from "./session-demo";
+// The login demo lives with the session package, whose cookie tests drive it too.
+import { sessionDemo } from "../../../packages/session/test/demo";
 import { renderIndexPage, renderPatternPage, type Demo, type PatternEntry } from "./pages";
 
 // Wrangler finds Durable Object classes among the main module's exports.

@@ -220,3 +220,22 @@ describe("exact at every limit (the cases the float GCRA got wrong)", () => {
     expect(decide(r, spent, T0 + 1, 111_112).allowed).toBe(false);
   });
 });
+
+describe("a clock that steps backwards", () => {
+  it.each<Algorithm>(["token-bucket", "gcra"])(
+    "%s: admits nothing extra, and is no worse than a full bucket owed",
+    (algorithm) => {
+      const r = rate(algorithm, 10, MINUTE);
+      const { state } = run(r, undefined, T0 + 5_000, 10);
+      for (const back of [1, 5_000, MINUTE, 10 * MINUTE]) {
+        const earlier = decide(r, state, T0 + 5_000 - back, 1);
+        expect(earlier.allowed).toBe(false);
+        expect(earlier.remaining).toBe(0);
+        // Never owed more than one full window: the limit is back at most a window later.
+        expect(earlier.resetAfterMs).toBeLessThanOrEqual(MINUTE + back);
+      }
+      // Once the clock catches up, the refill is as if it had never stepped back.
+      expect(run(r, state, T0 + 5_000 + 12_000, 10).admitted).toBe(2);
+    },
+  );
+});

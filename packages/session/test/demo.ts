@@ -2,7 +2,7 @@
  * The login demo the composing example mounts at /demo/session: a cart kept before sign-in, a
  * sign-in that rotates the id (the pre-login id dies, the cart stays), who am I, log out, and
  * log out everywhere. No password: it shows the session, not authentication. It uses only the
- * package's public exports and hono, so it can be copied into the example as it is.
+ * package's public exports and hono; the composing example mounts this same module.
  */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";

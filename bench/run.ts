@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { builtinModules } from "node:module";
 import {
   ADMITTED_LIMIT,
   BINDINGS,
@@ -169,8 +170,12 @@ async function bundleWorker(): Promise<string> {
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
     // workerd provides these: the runtime's own modules, and Node's built-ins (the OpenFeature
-    // SDK imports two; Node.js compatibility is on by default from the compatibility date).
-    external: ["cloudflare:*", "node:*", "async_hooks"],
+    // and Agents SDKs import them; Node.js compatibility is on by default from the compatibility
+    // date).
+    external: ["cloudflare:*", "node:*"],
+    // Packages that require Node built-ins by their bare names ("path", "async_hooks"), as
+    // wrangler's bundler resolves them.
+    alias: Object.fromEntries(builtinModules.map((name) => [name, `node:${name}`])),
     logLevel: "warning",
   });
   const output = result.outputFiles[0];

@@ -47,6 +47,8 @@ const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 interface Request {
   method: string;
   path: string;
+  /** The `-d '...'` body, sent as JSON. */
+  body: string | null;
   status: number;
   headers: string[];
 }
@@ -236,12 +238,14 @@ function readReadme(path: string): Readme {
 }
 
 /**
- * `curl [-i] [-X METHOD] http://localhost:8787/path` followed by `# HTTP/1.1 200 OK` and
+ * `curl [-i] [-X METHOD] http://localhost:8787/path [-d '<json>']` (a `\` ends a continued line)
+ * followed by `# HTTP/1.1 200 OK` and
  * `# Header: value` lines. Header values are examples (counts and times vary), so only the
  * status and the presence of each header are checked.
  */
 function parseRequest(block: string): Request {
-  const curl = /curl\b(.*?)\shttps?:\/\/localhost:8787(\/\S*)/.exec(block);
+  const command = block.replace(/\\\n\s*/g, " ");
+  const curl = /curl\b(.*?)\shttps?:\/\/localhost:8787(\/\S*)/.exec(command);
   const status = /^#\s*HTTP\/[\d.]+\s+(\d{3})/m.exec(block);
   if (curl === null || status === null) {
     throw new CheckFailure(
@@ -250,7 +254,8 @@ function parseRequest(block: string): Request {
   }
   const method = /-X\s*([A-Z]+)/.exec(curl[1] ?? "")?.[1] ?? "GET";
   const headers = [...block.matchAll(/^#\s*([A-Za-z][A-Za-z0-9-]*):/gm)].map((m) => m[1] ?? "");
-  return { method, path: curl[2] ?? "/", status: Number(status[1]), headers };
+  const body = /\s(?:-d|--data)\s+'([^']*)'/.exec(command)?.[1] ?? null;
+  return { method, path: curl[2] ?? "/", body, status: Number(status[1]), headers };
 }
 
 /** The README's package.json lists exactly the package's dependencies and the dev tools. */
@@ -352,6 +357,9 @@ async function smokeTest(project: string, env: NodeJS.ProcessEnv, request: Reque
       try {
         const response = await fetch(`http://127.0.0.1:${port}${request.path}`, {
           method: request.method,
+          ...(request.body === null
+            ? {}
+            : { body: request.body, headers: { "Content-Type": "application/json" } }),
           signal: AbortSignal.timeout(10_000),
         });
         await response.body?.cancel();

@@ -36,19 +36,36 @@ export class NaiveFlags extends DurableObject<unknown> {
     await this.ctx.storage.put(`flag:${flag.name}`, flag);
   }
 
-  async evaluate(flagName: string, entityId: string): Promise<{ enabled: boolean }> {
+  /** Answers with the fields the articles' controller answers with, over RPC instead of JSON. */
+  async evaluate(flagName: string, entityId: string): Promise<NaiveEvaluation> {
     const flag = await this.ctx.storage.get<NaiveFlag>(`flag:${flagName}`);
-    if (flag === undefined || !flag.enabled || flag.blocklist.includes(entityId)) {
-      return { enabled: false };
+    if (flag === undefined) return { flag: flagName, enabled: false, reason: "not-found" };
+    if (!flag.enabled) return { flag: flagName, enabled: false, reason: "disabled" };
+    if (flag.blocklist.includes(entityId)) {
+      return { flag: flagName, enabled: false, reason: "blocklisted" };
     }
-    if (flag.allowlist.includes(entityId)) return { enabled: true };
+    if (flag.allowlist.includes(entityId)) {
+      return { flag: flagName, enabled: true, reason: "allowlisted" };
+    }
     const digest = await crypto.subtle.digest(
       "SHA-256",
       new TextEncoder().encode(entityId + flagName),
     );
-    const bucket = new DataView(digest).getUint32(0) % 100;
-    return { enabled: bucket < flag.rolloutPercent };
+    const enabled = new DataView(digest).getUint32(0) % 100 < flag.rolloutPercent;
+    return {
+      flag: flagName,
+      enabled,
+      reason: enabled ? "rollout-included" : "rollout-excluded",
+      rolloutPercent: flag.rolloutPercent,
+    };
   }
+}
+
+interface NaiveEvaluation {
+  flag: string;
+  enabled: boolean;
+  reason: string;
+  rolloutPercent?: number;
 }
 
 interface NaiveSessionRecord {

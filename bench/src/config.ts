@@ -15,6 +15,15 @@ export const COMPATIBILITY_DATE = "2026-11-01";
  */
 export const BINDINGS = {
   CEILING: "CeilingObject",
+  CHECKPOINTS: "BenchCheckpoint",
+  CHECKPOINT_SIGNATURE: "CheckpointSignatureFloor",
+  EVENT_REACTOR: "BenchEventReactor",
+  EVENT_REACTOR_SIGNATURE: "EventReactorSignatureFloor",
+  AGENT_CEILING: "AgentCeilingObject",
+  FETCH_CEILING: "FetchCeilingObject",
+  LEADER_ELECTION: "BenchLeaderElection",
+  STEPPING_LEADER_ELECTION: "BenchSteppingLeaderElection",
+  LEADER_ELECTION_SIGNATURE: "LeaderElectionSignatureFloor",
   BASELINE: "TimestampArrayLimiter",
   RATE_LIMITER: "BenchRateLimiter",
   RATE_LIMITER_SIGNATURE: "RateLimiterSignatureFloor",
@@ -25,6 +34,20 @@ export const BINDINGS = {
   TOUCHING_SESSIONS: "BenchTouchingSession",
   SESSION_SIGNATURE: "SessionSignatureFloor",
   SESSION_BASELINE: "RewriteOnReadSessionBaseline",
+  ADAPTIVE_CONTROLLER: "BenchAdaptiveController",
+  CONTROLLER_TICK_FLOOR: "ControllerTickFloorObject",
+  COUNTERS: "BenchAggregatorCounter",
+  COUNTER_FLOOR: "SharedFlushCounterFloorObject",
+  COUNTER_WRITE_PER_CALL: "WritePerCallCounterFloorObject",
+  COUNTER_BASELINE: "NaiveWritePerIncrementCounterObject",
+  SIDECARS: "BenchStorageSidecar",
+  SIDECAR_SIGNATURE: "SidecarSignatureFloorObject",
+  SIDECAR_BASELINE: "NaiveArraySidecarObject",
+  BUDGET_GOVERNORS: "BenchBudgetGovernor",
+  GOVERNOR_SIGNATURE: "GovernorSignatureFloorObject",
+  CACHE_COORDINATOR: "BenchCacheCoordinator",
+  CACHE_COORDINATOR_FLOOR: "CacheCoordinatorFloorObject",
+  CACHE_COORDINATOR_BASELINE: "NaiveCacheCoordinatorObject",
 } as const;
 
 /**

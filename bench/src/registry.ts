@@ -5,7 +5,15 @@
  * rows with `hotPath` and `floorRow` (`rows.ts`) in `patterns/<pattern>.ts`, and list them here.
  */
 import { CEILING_ROWS } from "./config.ts";
+import { CHECKPOINT_ROWS } from "./patterns/checkpoint.ts";
+import { EVENT_REACTOR_ROWS } from "./patterns/event-reactor.ts";
+import { LEADER_ELECTION_ROWS } from "./patterns/leader-election.ts";
+import { CACHE_COORDINATOR_ROWS } from "./patterns/cache-coordinator.ts";
+import { AGGREGATOR_COUNTER_ROWS } from "./patterns/aggregator-counter.ts";
+import { STORAGE_SIDECAR_ROWS } from "./patterns/storage-sidecar.ts";
+import { BUDGET_GOVERNOR_ROWS } from "./patterns/budget-governor.ts";
 import { FEATURE_FLAGS_ROWS } from "./patterns/feature-flags.ts";
+import { ADAPTIVE_CONTROLLER_ROWS } from "./patterns/adaptive-controller.ts";
 import { RATE_LIMITER_ROWS } from "./patterns/rate-limiter.ts";
 import { SESSION_ROWS } from "./patterns/session.ts";
 import { ceilingRow, COLD_CALLS, type Row } from "./rows.ts";
@@ -32,5 +40,13 @@ export const ROWS: Row[] = [
   }),
   ...RATE_LIMITER_ROWS,
   ...SESSION_ROWS,
+  ...CHECKPOINT_ROWS,
+  ...LEADER_ELECTION_ROWS,
   ...FEATURE_FLAGS_ROWS,
+  ...ADAPTIVE_CONTROLLER_ROWS,
+  ...AGGREGATOR_COUNTER_ROWS,
+  ...STORAGE_SIDECAR_ROWS,
+  ...BUDGET_GOVERNOR_ROWS,
+  ...CACHE_COORDINATOR_ROWS,
+  ...EVENT_REACTOR_ROWS,
 ];

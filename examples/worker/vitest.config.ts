@@ -5,7 +5,9 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "../../wrangler.jsonc" },
-      miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token" } },
+      // The cache coordinator demo's flaky store fails no purge here: its retries are tested in
+      // the package, with a clock; here the demo's purges must finish without waiting.
+      miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CACHE_FLAKY_FAILURE_RATE: "0" } },
     }),
   ],
   test: {
@@ -24,6 +26,10 @@ export default defineConfig({
             "@do-patterns/rate-limiter > hono/body-limit",
             "@do-patterns/rate-limiter > zod/mini",
             "@do-patterns/session > hono/cookie",
+            "@do-patterns/leader-election > zod/mini",
+            "@do-patterns/adaptive-controller > hono/body-limit",
+            "@do-patterns/adaptive-controller > zod/mini",
+            "hono/body-limit",
           ],
         },
       },

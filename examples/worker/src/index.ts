@@ -3,24 +3,85 @@
  * and mounted under /<pattern>/. `GET /` lists them; `GET /<pattern>/` shows one with its
  * routes, demos and README (JSON for API clients, a page for browsers).
  */
+import { AdaptiveController, adaptiveControllerRoutes } from "@do-patterns/adaptive-controller";
+import { AggregatorCounter, aggregatorCounterRoutes } from "@do-patterns/aggregator-counter";
+import { BudgetGovernor, budgetGovernorRoutes } from "@do-patterns/budget-governor";
+import { Checkpoint, checkpointRoutes } from "@do-patterns/checkpoint";
 import { FeatureFlags, FeatureFlagsProvider, featureFlagsRoutes } from "@do-patterns/feature-flags";
+import { LeaderElection, leaderElectionRoutes } from "@do-patterns/leader-election";
 import { RateLimiter, rateLimit, rateLimiterRoutes } from "@do-patterns/rate-limiter";
 import { Session, sessionRoutes } from "@do-patterns/session";
+import { StorageSidecar, storageSidecarRoutes } from "@do-patterns/storage-sidecar";
+import { cacheCoordinatorRoutes } from "@do-patterns/cache-coordinator";
+import { EventReactor, eventReactorRoutes, type Command } from "@do-patterns/event-reactor";
+import { routeAgentRequest } from "agents";
 import { OpenFeature } from "@openfeature/server-sdk";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import type { Context, Env as HonoEnv } from "hono";
 // README files are bundled as text by the `rules` entry in the root wrangler.jsonc.
+import adaptiveControllerReadme from "../../../packages/adaptive-controller/README.md";
+import aggregatorCounterReadme from "../../../packages/aggregator-counter/README.md";
+import budgetGovernorReadme from "../../../packages/budget-governor/README.md";
+import cacheCoordinatorReadme from "../../../packages/cache-coordinator/README.md";
+import checkpointReadme from "../../../packages/checkpoint/README.md";
 import featureFlagsReadme from "../../../packages/feature-flags/README.md";
+import leaderElectionReadme from "../../../packages/leader-election/README.md";
 import rateLimiterReadme from "../../../packages/rate-limiter/README.md";
 import sessionReadme from "../../../packages/session/README.md";
+import eventReactorReadme from "../../../packages/event-reactor/README.md";
+import storageSidecarReadme from "../../../packages/storage-sidecar/README.md";
+import { ControllerDataPlane, ControllerKnobs } from "./data-plane/controller";
+import { adaptiveControllerLive } from "./live/adaptive-controller";
+import { GovernorDataPlane, GovernorKnobStore } from "./data-plane/governor";
+import { budgetGovernorLive } from "./live/budget-governor";
+import { eventReactorLive } from "./live/event-reactor";
+// The Queue consumer of the event reactor demo, which records the commands it receives.
+import { receiveCommands, receivedRoutes } from "../../../packages/event-reactor/test/consumer";
 import { renderReadme } from "./markdown";
 // The login demo lives with the session package, whose cookie tests drive it too.
 import { sessionDemo } from "../../../packages/session/test/demo";
+// The worker-loop demo lives with the checkpoint package, whose tests drive it too.
+import { checkpointDemo } from "../../../packages/checkpoint/test/demo";
+// The fencing demo (a guarded log per group) lives with the leader election package, whose
+// tests drive it too.
+import { FencedLog, fencingDemo } from "../../../packages/leader-election/test/demo";
+// The cache coordinator's demo (four real stores, one of them flaky) and the coordinator
+// subclass that purges them live with the package, whose tests drive them too.
+import {
+  DemoCacheCoordinator as CacheCoordinator,
+  cacheCoordinatorDemo,
+} from "../../../packages/cache-coordinator/test/demo";
+// The storage sidecar's demo Workflow and the routes that start and show it live with the
+// package, whose Workflow tests drive them too.
+import { sidecarDemo } from "../../../packages/storage-sidecar/test/demo";
 import { renderIndexPage, renderPatternPage, type Demo, type PatternEntry } from "./pages";
 
 // Wrangler finds Durable Object classes among the main module's exports.
-export { FeatureFlags, RateLimiter, Session };
+export {
+  AdaptiveController,
+  AggregatorCounter,
+  BudgetGovernor,
+  CacheCoordinator,
+  Checkpoint,
+  ControllerKnobs,
+  FeatureFlags,
+  FencedLog,
+  GovernorKnobStore,
+  LeaderElection,
+  RateLimiter,
+  Session,
+  StorageSidecar,
+};
+// The storage sidecar demo's Workflow, bound as SIDECAR_WORKFLOW.
+export { EventReactor };
+export { SidecarDemoWorkflow } from "../../../packages/storage-sidecar/test/workflow";
+// The adaptive controller's simulated data plane, reached through the CONTROLLER_DATA_PLANE
+// service binding to this Worker itself.
+export { ControllerDataPlane };
+// The budget governor's simulated data plane, reached through the GOVERNOR_DATA_PLANE service
+// binding to this Worker itself.
+export { GovernorDataPlane };
 
 type AppEnv = { Bindings: Env & { ADMIN_TOKEN?: string } };
 
@@ -35,10 +96,19 @@ interface Mount<E extends HonoEnv> {
   /** The package README's Markdown. */
   readme: string;
   demos?: Demo[];
+  /** Path of the pattern's live page, if it has one; linked from GET / and its page. */
+  live?: string;
 }
 
 /** Mounts one pattern's routes under /<name>/, with its page there, and lists it in the index. */
-function mount<E extends HonoEnv>({ name, summary, routes, readme, demos = [] }: Mount<E>): void {
+function mount<E extends HonoEnv>({
+  name,
+  summary,
+  routes,
+  readme,
+  demos = [],
+  live,
+}: Mount<E>): void {
   const entry: PatternEntry = {
     name,
     summary,
@@ -53,6 +123,7 @@ function mount<E extends HonoEnv>({ name, summary, routes, readme, demos = [] }:
       ),
     ],
     demos,
+    ...(live === undefined ? {} : { live }),
   };
   mounted.push(entry);
   // Rendered on first view, not at startup, so a cold start does not pay for every README.
@@ -107,6 +178,90 @@ mount({
 app.route("/demo/session", sessionDemo({ binding: "SESSIONS" }));
 
 mount({
+  name: "checkpoint",
+  summary:
+    "Checkpoint and resume for long processes: leased steps, retries with backoff, idempotent completion",
+  routes: checkpointRoutes({ binding: "CHECKPOINTS" }),
+  readme: checkpointReadme,
+  demos: [
+    {
+      route: "POST /demo/checkpoint/start?steps=4",
+      summary:
+        "start a demo run of squaring steps; answers its runId (GET /demo/checkpoint/<runId> shows every step)",
+    },
+    {
+      route: "POST /demo/checkpoint/<runId>/drive?failRate=0.5",
+      summary:
+        "a Worker loop claims and works through the steps; failRate, fatal=<step> and crash=<step> inject failures",
+    },
+  ],
+});
+app.route("/demo/checkpoint", checkpointDemo({ binding: "CHECKPOINTS" }));
+
+mount({
+  name: "leader-election",
+  summary:
+    "Leases with fencing tokens that only grow, expiry on read and by alarm, lock-delay, and a guard for the resources a leader writes to",
+  routes: leaderElectionRoutes({ binding: "LEADER_ELECTION" }),
+  readme: leaderElectionReadme,
+  demos: [
+    {
+      route: "POST /demo/leader-election/write",
+      summary:
+        'append {"group", "token", "text"} to the group\'s guarded log: 409 for a token older than the highest it has seen',
+    },
+    {
+      route: "GET /demo/leader-election/log/nightly-report",
+      summary: "the guarded log: its highest token and its newest 20 entries",
+    },
+  ],
+});
+app.route("/demo/leader-election", fencingDemo({ binding: "FENCED_LOG" }));
+
+mount({
+  name: "cache-coordinator",
+  summary:
+    "Invalidation across KV, the Cache API and other stores: a durable purge outbox retried with backoff by alarm",
+  routes: cacheCoordinatorRoutes({ binding: "CACHE_COORDINATOR" }),
+  readme: cacheCoordinatorReadme,
+  demos: [
+    {
+      route: "GET /demo/cache-coordinator/items/shoe-7?tags=product-7,catalog",
+      summary:
+        "serve an item cached in two KV namespaces, the Cache API and a flaky cache (X-Cache: MISS, HIT or STALE)",
+    },
+    {
+      route: "GET /demo/cache-coordinator/where/shoe-7",
+      summary: "which of the four stores hold the item now (after a purge: missing, or stale)",
+    },
+  ],
+});
+app.route("/demo/cache-coordinator", cacheCoordinatorDemo());
+
+mount({
+  name: "storage-sidecar",
+  summary:
+    "Bulk state beside a Workflow: O(1) appends, paginated reads, size caps, and an idle timeout that deletes it",
+  routes: storageSidecarRoutes({ binding: "SIDECARS" }),
+  readme: storageSidecarReadme,
+  demos: [
+    {
+      route: "POST /demo/storage-sidecar/start",
+      summary:
+        'start a Workflow run {"pages"?, "itemsPerPage"?, "crashOnPage"?} that keeps its records in a sidecar',
+    },
+    {
+      route: "GET /demo/storage-sidecar/status/:id",
+      summary: "the run's status and output, and its sidecar's size (empty once the run is done)",
+    },
+  ],
+});
+app.route(
+  "/demo/storage-sidecar",
+  sidecarDemo({ workflow: "SIDECAR_WORKFLOW", sidecars: "SIDECARS" }),
+);
+
+mount({
   name: "feature-flags",
   summary:
     "Typed flags with targeting rules, stable percentage rollouts, an audit log and an OpenFeature provider",
@@ -117,6 +272,24 @@ mount({
       route: "GET /demo/feature-flags?user=user-42&plan=beta",
       summary:
         "new-checkout in the demo flag set, evaluated in this Worker by the OpenFeature provider",
+    },
+  ],
+});
+
+mount({
+  name: "aggregator-counter",
+  summary:
+    "High-rate counters with group commit: every acknowledged increment durable, far below one write per increment",
+  routes: aggregatorCounterRoutes({ binding: "COUNTERS" }),
+  readme: aggregatorCounterReadme,
+  demos: [
+    {
+      route: "POST /aggregator-counter/site/increment",
+      summary: 'add {"key", "amount"?, "idempotencyKey"?} to a counter of the "site" set',
+    },
+    {
+      route: "GET /aggregator-counter/site/list?prefix=views:",
+      summary: "the site's counters, in key order",
     },
   ],
 });
@@ -132,6 +305,89 @@ OpenFeature.setProvider(
   }),
 );
 const demoFlags = OpenFeature.getClient("feature-flags-demo");
+
+mount({
+  name: "adaptive-controller",
+  summary:
+    "A self-tuning batch loop driven by its own alarm: batch size follows success rate, a circuit breaker, a decision log",
+  routes: adaptiveControllerRoutes({ binding: "ADAPTIVE_CONTROLLER" }),
+  readme: adaptiveControllerReadme,
+  live: "/adaptive-controller/live",
+  demos: [
+    {
+      route: "GET /adaptive-controller/live",
+      summary: "the demo loop, live: charts, breaker, decisions, and knobs for the data plane",
+    },
+    { route: "GET /adaptive-controller/demo/status", summary: "the demo loop's status and knobs" },
+    { route: "POST /adaptive-controller/demo/start", summary: "start (or resume) the demo loop" },
+    { route: "POST /adaptive-controller/demo/pause", summary: "pause the demo loop" },
+    {
+      route: "POST /adaptive-controller/demo/knobs",
+      summary: 'set the data plane\'s {"failureRate": 0-1, "latencyMs": 0-10000}',
+    },
+    {
+      route: "POST /adaptive-controller/demo/reset",
+      summary: "forget the demo loop and its knobs",
+    },
+  ],
+});
+// The live page and the demo routes: the one "demo" loop, no admin token needed.
+app.route("/adaptive-controller", adaptiveControllerLive());
+
+mount({
+  name: "budget-governor",
+  summary:
+    "Per-cycle spend budgets across weighted processors: reserve-then-commit that never overshoots, phase-ordered dispatch to a data plane",
+  routes: budgetGovernorRoutes({ binding: "BUDGET_GOVERNOR" }),
+  readme: budgetGovernorReadme,
+  live: "/budget-governor/live",
+  demos: [
+    {
+      route: "GET /budget-governor/live",
+      summary: "the demo governor, live: allocation versus spend, open holds, data-plane knobs",
+    },
+    { route: "GET /budget-governor/demo/status", summary: "the demo governor's status (JSON)" },
+    {
+      route: "POST /budget-governor/live/run",
+      summary: "run the demo cycle: phases in order on the simulated data plane",
+    },
+    { route: "POST /budget-governor/live/cycle", summary: "start a new demo cycle" },
+    {
+      route: "POST /budget-governor/live/reserve",
+      summary: 'hold 10% of {"processorId"}\'s allocation for 30 s',
+    },
+    {
+      route: "POST /budget-governor/live/knobs",
+      summary: 'set the data plane\'s {"failureRate": 0-1, "latencyMs": 0-10000}',
+    },
+  ],
+});
+// The live page and its routes: the one "demo" governor, no admin token needed.
+app.route("/budget-governor", budgetGovernorLive());
+
+mount({
+  name: "event-reactor",
+  summary:
+    "An Agents SDK agent per brand: events in, decisions with reasons, commands out through an outbox to a Queue, state pushed over WebSocket",
+  routes: eventReactorRoutes({ binding: "EVENT_REACTOR" }),
+  readme: eventReactorReadme,
+  live: "/event-reactor/live",
+  demos: [
+    {
+      route: "GET /event-reactor/live",
+      summary:
+        "a page subscribed to the acme reactor over WebSocket, with buttons that post events",
+    },
+    {
+      route: "GET /demo/event-reactor/received/acme",
+      summary: "the commands the Queue consumer received for acme, each recorded once",
+    },
+  ],
+});
+app.route("/event-reactor", eventReactorLive());
+app.route("/demo/event-reactor", receivedRoutes());
+// The Agents SDK's own WebSocket path (/agents/event-reactor/<brand>), for its client library.
+app.all("/agents/*", async (c) => (await routeAgentRequest(c.req.raw, c.env)) ?? c.notFound());
 
 app.get("/", (c) => {
   if (wantsHtml(c)) return c.html(renderIndexPage(mounted));
@@ -188,4 +444,8 @@ function errorJson(c: Context, status: 404 | 500, code: string, message: string)
   return c.json({ error: { code, message } }, status);
 }
 
-export default app;
+export default {
+  fetch: app.fetch,
+  // The event reactor demo's commands arrive here from its Queue.
+  queue: (batch, bindings) => receiveCommands(batch as MessageBatch<Command>, bindings),
+} satisfies ExportedHandler<Env>;

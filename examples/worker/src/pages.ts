@@ -18,6 +18,8 @@ export interface PatternEntry {
   readme: string;
   routes: string[];
   demos: Demo[];
+  /** Its live page, where one shows the pattern at work (e.g. `/adaptive-controller/live`). */
+  live?: string;
 }
 
 type Page = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -29,7 +31,8 @@ const ICON =
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#f38020"/><path d="M4 4h4a4 4 0 0 1 0 8H4z" fill="#fff"/></svg>`,
   );
 
-function layout(title: string, body: Page): Page {
+/** The page frame every HTML page of the example shares; live pages add their own styles. */
+export function layout(title: string, body: Page): Page {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -134,7 +137,11 @@ export function renderIndexPage(patterns: PatternEntry[]): Page {
         (p) =>
           html`<section>
             <h2><a href="${p.path}">${p.name}</a></h2>
-            <p>${p.summary}. <a href="${p.path}#readme">README</a></p>
+            <p>
+              ${p.summary}. <a href="${p.path}#readme">README</a>${
+                p.live === undefined ? "" : html` · <a href="${p.live}">see it live</a>`
+              }
+            </p>
             ${routesAndDemos(p)}
           </section>`,
       )}`,
@@ -151,6 +158,11 @@ export function renderPatternPage(p: PatternEntry, readmeHtml: string): Page {
         ${p.summary}. Mounted at <code>${p.path}</code>; its README, below, is
         <code>${p.readme}</code>.
       </p>
+      ${
+        p.live === undefined
+          ? ""
+          : html`<p><a href="${p.live}">See it live</a>: a page that shows it working.</p>`
+      }
       ${routesAndDemos(p)}
       <section id="readme" class="readme">${raw(readmeHtml)}</section>`,
   );

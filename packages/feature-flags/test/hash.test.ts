@@ -1,6 +1,7 @@
 /** The rollout hash: pinned vectors, an even spread, and rollouts that only ever add people. */
+import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BUCKETS, bucketOf, murmur3 } from "../src/hash";
+import { BUCKETS, bucketOf, murmur3, utf8Bytes } from "../src/hash";
 import { evaluateFlag } from "../src/evaluate";
 import { checkoutFlag, compiled } from "./helpers";
 
@@ -46,6 +47,39 @@ describe("bucketOf", () => {
   it("is the documented formula: floor(murmur3(utf8(flag + ':' + key)) x 100,000 / 2^32)", () => {
     const hash = murmur3(utf8("new-checkout:user-42"));
     expect(bucketOf("new-checkout", "user-42")).toBe(Math.floor((hash * BUCKETS) / 2 ** 32));
+  });
+
+  it("encodes UTF-8 exactly as TextEncoder does, lone surrogates and long keys included", () => {
+    const anyText = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.string({ unit: "grapheme", maxLength: 40 }),
+      fc.string({ maxLength: 400 }),
+      fc
+        .array(fc.integer({ min: 0xd700, max: 0xe000 }), { maxLength: 8 })
+        .map((codes) => String.fromCharCode(...codes)),
+      // Each side of every UTF-8 length boundary: 1/2, 2/3 and 3/4 bytes.
+      fc
+        .array(fc.constantFrom(0, 0x7f, 0x80, 0x7ff, 0x800, 0xfffd, 0xffff, 0x10000, 0x10ffff), {
+          maxLength: 8,
+        })
+        .map((points) => String.fromCodePoint(...points)),
+    );
+    fc.assert(
+      fc.property(anyText, (text) => {
+        expect([...utf8Bytes(text)]).toEqual([...utf8(text)]);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("is the formula for any flag key and targeting key", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), fc.string({ unit: "binary" }), (flag, key) => {
+        const hash = murmur3(utf8(`${flag}:${key}`));
+        expect(bucketOf(flag, key)).toBe(Math.floor((hash * BUCKETS) / 2 ** 32));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it("10,000 keys at 30% land within ±2% of 30%", () => {

@@ -1,0 +1,143 @@
+/**
+ * The adaptive controller's row: one tick of the loop (fetch a batch, process it, record it,
+ * adapt, schedule the next), with a trivial in-process data plane, beside its floor: the same
+ * RPC signature doing only the storage writes a tick's guarantees need.
+ */
+import {
+  AdaptiveController,
+  type BreakerState,
+  type Downstream,
+  type ItemResult,
+} from "@do-patterns/adaptive-controller";
+import { Ceiling } from "../ceiling.ts";
+import { floorRow, hotPath, type Row } from "../rows.ts";
+
+/** What a bench tick answers: enough to check the tick ran. */
+export interface TickSummary {
+  tick: number;
+  batchSize: number;
+  breaker: BreakerState;
+}
+
+const DAY_MS = 86_400_000;
+/**
+ * A fixed batch of 10 (no adaptation decisions), a one-day interval so the runtime's own alarm
+ * never fires during a run: each bench call moves the object's clock one interval on instead.
+ */
+const BENCH_CONFIG = {
+  minBatchSize: 10,
+  maxBatchSize: 10,
+  initialBatchSize: 10,
+  intervalMs: DAY_MS,
+  backoffIntervalMs: DAY_MS,
+  windowSize: 100,
+};
+
+/** A data plane that does nothing: the tick's own cost, not the work's, is what is measured. */
+const TRIVIAL_DOWNSTREAM: Downstream = {
+  source: { fetchBatch: async (size) => Array.from({ length: size }, (_, i) => `item-${i}`) },
+  processor: {
+    process: async (ids): Promise<ItemResult[]> =>
+      ids.map((id) => ({ id, ok: true, latencyMs: 1 })),
+  },
+};
+
+/** The real AdaptiveController, its clock moved one interval per `runTick`, so each tick is due. */
+export class TickingController extends AdaptiveController {
+  private skewMs = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  protected override now(): number {
+    return Date.now() + this.skewMs;
+  }
+
+  protected override downstream(): Downstream {
+    return TRIVIAL_DOWNSTREAM;
+  }
+
+  /** Runs one tick as the alarm would. Ticks of one loop run one after another, as alarms do. */
+  runTick(): Promise<TickSummary> {
+    const run = this.queue.then(async () => {
+      this.skewMs += DAY_MS;
+      await this.alarm();
+      const { tick, batchSize, breaker } = this.status({ history: false });
+      return { tick, batchSize, breaker };
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/**
+ * A tick's floor: the same call and result, and the writes a tick's guarantees need: the batch
+ * recorded before the fetch and again with its items before processing (so a retried alarm
+ * resends rather than fetches anew), the outcome committed with its time-series row (and the
+ * oldest row dropped), and the alarm set twice (the watchdog, then the next tick).
+ */
+export class ControllerTickFloor extends Ceiling {
+  private tickCount = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly window: [number, number][] = Array.from({ length: 100 }, () => [1, 1]);
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS series (tick INTEGER PRIMARY KEY, at INTEGER NOT NULL, value REAL)",
+    );
+  }
+
+  runTick(): Promise<TickSummary> {
+    const run = this.queue.then(async () => {
+      const tick = ++this.tickCount;
+      const now = Date.now();
+      const state = { tick, window: this.window, inflight: { tick, ids: null as string[] | null } };
+      this.ctx.storage.kv.put("state", state);
+      // The watchdog: later than the next tick, as the controller's (timeout + interval).
+      await this.ctx.storage.setAlarm(now + DAY_MS + 30_000);
+      const ids = await TRIVIAL_DOWNSTREAM.source.fetchBatch(10);
+      state.inflight.ids = ids;
+      this.ctx.storage.kv.put("state", state);
+      await TRIVIAL_DOWNSTREAM.processor.process(ids);
+      this.ctx.storage.sql.exec("INSERT INTO series (tick, at, value) VALUES (?, ?, 1)", tick, now);
+      this.ctx.storage.sql.exec("DELETE FROM series WHERE tick <= ?", tick - 120);
+      this.ctx.storage.kv.put("state", { tick, window: this.window, inflight: null });
+      await this.ctx.storage.setAlarm(now + DAY_MS);
+      return { tick, batchSize: 10, breaker: "closed" as const };
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The alarm the floor arms, as the controller's: the bench moves time itself, so it never runs. */
+  override async alarm(): Promise<void> {}
+}
+
+function expectTick(summary: TickSummary): void {
+  if (summary.tick < 1 || summary.batchSize !== 10 || summary.breaker !== "closed") {
+    throw new Error(`expected a healthy tick, got ${JSON.stringify(summary)}`);
+  }
+}
+
+const TICK_FLOOR = "adaptive-controller/floor-tick";
+
+export const ADAPTIVE_CONTROLLER_ROWS: Row[] = [
+  floorRow({
+    name: TICK_FLOOR,
+    ceiling: "write",
+    namespace: (env) => env.CONTROLLER_TICK_FLOOR,
+    op: async (floor) => expectTick(await floor.runTick()),
+  }),
+  hotPath({
+    name: "adaptive-controller/tick",
+    ceiling: "write",
+    floor: TICK_FLOOR,
+    // Three state writes, a series row in and, once full, the oldest out.
+    maxRowsWrittenPerOp: 5,
+    namespace: (env) => env.ADAPTIVE_CONTROLLER,
+    setup: async (controller) => {
+      const started = await controller.start(BENCH_CONFIG);
+      if (!started.ok) throw new Error(started.error.message);
+    },
+    op: async (controller) => expectTick(await controller.runTick()),
+  }),
+];

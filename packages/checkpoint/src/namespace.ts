@@ -1,0 +1,15 @@
+import type { Checkpoint } from "./object";
+
+/** The Checkpoint namespace bound under `name`, or a clear error naming the missing binding. */
+export function getCheckpointNamespace(
+  env: unknown,
+  name: string,
+): DurableObjectNamespace<Checkpoint> {
+  const candidate = (env as Record<string, unknown> | undefined)?.[name];
+  if (typeof candidate !== "object" || candidate === null || !("getByName" in candidate)) {
+    throw new Error(
+      `no Durable Object binding named "${name}" in env; add it to your wrangler config`,
+    );
+  }
+  return candidate as DurableObjectNamespace<Checkpoint>;
+}

@@ -1,0 +1,44 @@
+/**
+ * Event reactor: an Agents SDK agent per entity that turns domain events into commands, through
+ * pure decision functions and an outbox delivered to a Cloudflare Queue.
+ */
+export {
+  EventReactor,
+  retryDelayMs,
+  DEDUPE_WINDOW_MS,
+  MAX_COMMANDS_PER_OUTCOME,
+  MAX_COMMAND_BYTES,
+  MAX_DECISIONS,
+  MAX_PENDING_COMMANDS,
+  MAX_REMEMBERED_EVENTS,
+  REVIEW_CRON,
+  SENT_HISTORY,
+  type DeliveryReport,
+  type EventReactorStub,
+  type IngestErrorCode,
+  type IngestResult,
+  type LoggedDecision,
+  type OutboxEntry,
+  type ReactorSnapshot,
+} from "./object";
+export { eventReactorRoutes, type EventReactorRoutesOptions } from "./routes";
+export { parseEnvelope } from "./envelope";
+export {
+  commandIds,
+  type Command,
+  type CommandDraft,
+  type Decision,
+  type Domain,
+  type DomainEvent,
+  type Json,
+  type Outcome,
+  type ParsedEvent,
+} from "./reactor";
+export {
+  brandDomain,
+  initialBrandState,
+  BRAND_EVENT_TYPES,
+  type BrandEvent,
+  type BrandEventType,
+  type BrandState,
+} from "./brand";

@@ -69,7 +69,7 @@ export const CHECKPOINT_ROWS: Row[] = [
     name: "checkpoint/claim-complete",
     ceiling: "write",
     floor: FLOOR,
-    maxRowsWrittenPerOp: 4,
+    maxRowsWrittenPerOp: 3,
     namespace: (env) => env.CHECKPOINTS,
     setup: async (run) => {
       const created = await run.create(run.id.name ?? "bench", BENCH_RUN.steps, BENCH_RUN.options);

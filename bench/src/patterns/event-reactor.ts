@@ -8,6 +8,8 @@
  */
 import {
   EventReactor,
+  initialBrandState,
+  type BrandState,
   type Command,
   type EventReactorStub,
   type IngestResult,
@@ -25,23 +27,28 @@ const event = (id: string) => ({
 });
 const REPEATED = event("bench-repeated");
 
+/** A brand's state after one research event: what the reactor's state write carries. */
+const BENCH_STATE: BrandState = { ...initialBrandState, since: 1, topics: ["pricing"] };
+
 let sequence = 0;
 /** A fresh event id per call, across every row and round of a run. */
 const nextEvent = () => event(`bench-${++sequence}`);
 
 /**
  * `ingest`'s signature, with the storage work its guarantee needs and nothing else: a seen id is
- * a read; a new one writes the event id, the state, one outbox row and one decision in one
- * transaction, then marks the command sent. On an Agent, as the package is (the issue builds it
+ * a read; a new one writes the event id, one outbox row, one decision and the state in one
+ * transaction (the state through `setState`, which also sends it to WebSocket clients, as the
+ * pattern promises), then marks the command sent. On an Agent, as the package is (the issue builds it
  * on the SDK): the SDK's own per-call cost is shown apart, by the agent-* rows.
  */
-export class EventReactorSignature extends Agent<Env> {
+export class EventReactorSignature extends Agent<Env, BrandState> {
+  override initialState = initialBrandState;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL, sent INTEGER);
-      CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS state (k INTEGER PRIMARY KEY, v TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);`);
   }
 
   ingest(input: { id: string }): IngestResult {
@@ -66,7 +73,8 @@ export class EventReactorSignature extends Agent<Env> {
       sql.exec("INSERT INTO seen (id) VALUES (?)", input.id);
       sql.exec("INSERT INTO outbox (id, body) VALUES (?, ?)", command.id, JSON.stringify(command));
       sql.exec("INSERT INTO decisions (body) VALUES (?)", JSON.stringify(decision));
-      sql.exec("INSERT OR REPLACE INTO state (k, v) VALUES (1, ?)", JSON.stringify(decision.facts));
+      // The state through the SDK, as the guarantee needs: stored, and sent to every client.
+      this.setState({ ...BENCH_STATE, lastResearchAt: command.createdAt });
     });
     // The send itself is not measured (see QueuelessReactor): marking it sent is.
     this.ctx.waitUntil(

@@ -27,8 +27,16 @@ export interface Tuning {
   openings: number;
 }
 
-/** One item's result, as the rolling window keeps it: [1 = succeeded / 0 = failed, latency ms]. */
+/** One item's result: [1 = succeeded / 0 = failed, latency ms]. */
 export type Sample = [ok: 0 | 1, latencyMs: number];
+
+/**
+ * The rolling window: the newest item results, oldest first, one character each ("1"
+ * succeeded, "0" failed). Only success counts here (latency is judged per batch), and a string
+ * keeps the state entry that carries it one flat value: that entry is stored three times a
+ * tick, and a list of a hundred small arrays took longer to serialise than the rest of a tick.
+ */
+export type Window = string;
 
 /**
  * What one batch came to. `error` is set when the batch as a whole failed (the source or the
@@ -65,7 +73,7 @@ export interface Decision {
 
 export interface Adapted {
   tuning: Tuning;
-  window: Sample[];
+  window: Window;
   decisions: Decision[];
   metrics: DecisionMetrics;
 }
@@ -156,7 +164,7 @@ export function successRate(samples: readonly Sample[]): number | null {
 export function adapt(
   tuning: Tuning,
   config: ControllerConfig,
-  window: readonly Sample[],
+  window: Window,
   outcome: BatchOutcome,
   now: number,
 ): Adapted {
@@ -164,7 +172,7 @@ export function adapt(
   const empty = outcome.samples.length === 0 && outcome.error === null;
   const failed =
     !empty && (outcome.error !== null || batchRate === null || batchRate < config.shrinkAbove);
-  const nextWindow = trimWindow([...window, ...outcome.samples], config.windowSize);
+  const nextWindow = trimWindow(window + resultsOf(outcome.samples), config.windowSize);
   const consecutiveFailures =
     tuning.breaker === "closed" && !empty
       ? failed
@@ -172,7 +180,7 @@ export function adapt(
         : 0
       : tuning.consecutiveFailures;
   const metrics: DecisionMetrics = {
-    windowSuccessRate: successRate(nextWindow),
+    windowSuccessRate: windowRate(nextWindow),
     batchSuccessRate: batchRate,
     items: outcome.samples.length,
     meanLatencyMs: meanLatency(outcome.samples),
@@ -209,12 +217,12 @@ export function adapt(
       change("batch-size", tuning.batchSize, next.batchSize, `${reason}, restart from the minimum`);
       change("interval", tuning.intervalMs, next.intervalMs, `${reason}, normal interval`);
       // The window described the outage; start it again from what the probe saw.
-      const fresh = trimWindow(outcome.samples, config.windowSize);
+      const fresh = trimWindow(resultsOf(outcome.samples), config.windowSize);
       return {
         tuning: next,
         window: fresh,
         decisions,
-        metrics: { ...metrics, windowSuccessRate: successRate(fresh), consecutiveFailures: 0 },
+        metrics: { ...metrics, windowSuccessRate: windowRate(fresh), consecutiveFailures: 0 },
       };
     }
     const openings = tuning.openings + 1;
@@ -303,9 +311,26 @@ export function retune(
   };
 }
 
-/** The newest `size` samples. */
-export function trimWindow(samples: Sample[], size: number): Sample[] {
-  return samples.length <= size ? samples : samples.slice(samples.length - size);
+/** Success rate of a window, or null when it is empty. */
+export function windowRate(window: Window): number | null {
+  if (window.length === 0) return null;
+  let ok = 0;
+  for (let i = 0; i < window.length; i++) if (window.charCodeAt(i) === SUCCEEDED) ok++;
+  return ok / window.length;
+}
+
+/** The newest `size` results of a window. */
+export function trimWindow(window: Window, size: number): Window {
+  return window.length <= size ? window : window.slice(window.length - size);
+}
+
+const SUCCEEDED = "1".charCodeAt(0);
+
+/** A batch's samples as window results. */
+function resultsOf(samples: readonly Sample[]): Window {
+  let results = "";
+  for (const [ok] of samples) results += ok === 1 ? "1" : "0";
+  return results;
 }
 
 function meanLatency(samples: readonly Sample[]): number | null {

@@ -32,6 +32,7 @@ export {
   initialTuning,
   planTick,
   successRate,
+  windowRate,
   type BatchOutcome,
   type BreakerState,
   type Decision,
@@ -40,6 +41,7 @@ export {
   type Sample,
   type TickPlan,
   type Tuning,
+  type Window,
 } from "./adapt";
 export {
   DEFAULT_CONFIG,

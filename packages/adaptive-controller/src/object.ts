@@ -8,14 +8,14 @@ import {
   initialTuning,
   planTick,
   retune,
-  successRate,
+  windowRate,
   type BatchOutcome,
   type BreakerState,
   type Decision,
   type DecisionKind,
   type DecisionMetrics,
-  type Sample,
   type Tuning,
+  type Window,
 } from "./adapt";
 import { DEFAULT_CONFIG, mergeConfig, type ConfigInput, type ControllerConfig } from "./config";
 import {
@@ -121,7 +121,7 @@ interface LoopState {
   runId: string;
   status: "running" | "paused";
   tuning: Tuning;
-  window: Sample[];
+  window: Window;
   tick: number;
   nextRunAt: number;
   lastTickAt: number | null;
@@ -157,7 +157,10 @@ export class AdaptiveController<Env = unknown> extends DurableObject<Env> {
     super(ctx, env);
     // Synchronous reads in the constructor: no call can run before them.
     this.config = ctx.storage.kv.get<ControllerConfig>(CONFIG_KEY) ?? { ...DEFAULT_CONFIG };
-    this.state = ctx.storage.kv.get<LoopState>(STATE_KEY) ?? null;
+    const stored = ctx.storage.kv.get<LoopState>(STATE_KEY) ?? null;
+    // A loop saved before the window became a string (a list of pairs) starts a fresh window.
+    this.state =
+      stored !== null && typeof stored.window !== "string" ? { ...stored, window: "" } : stored;
   }
 
   /** The one source of time. Tests override it to drive intervals and cool-downs without sleeping. */
@@ -184,7 +187,7 @@ export class AdaptiveController<Env = unknown> extends DurableObject<Env> {
         runId: crypto.randomUUID(),
         status: "running",
         tuning: initialTuning(this.config),
-        window: [],
+        window: "",
         tick: 0,
         nextRunAt: now,
         lastTickAt: null,
@@ -269,7 +272,7 @@ export class AdaptiveController<Env = unknown> extends DurableObject<Env> {
               attempts: state.inflight.attempts,
               probe: state.inflight.probe,
             },
-      window: { items: state?.window.length ?? 0, successRate: successRate(state?.window ?? []) },
+      window: { items: state?.window.length ?? 0, successRate: windowRate(state?.window ?? "") },
       totals: state?.totals ?? { batches: 0, items: 0, succeeded: 0 },
       decisions: state === null || !history ? [] : this.readDecisions(),
       series: state === null || !history ? [] : this.readSeries(),
@@ -361,14 +364,21 @@ export class AdaptiveController<Env = unknown> extends DurableObject<Env> {
       if (ids.length === 0) return { samples: [], error: null };
       return samplesFrom(ids, await downstream.processor.process(ids), elapsed());
     })();
+    // A data plane in this isolate answers within a few microtask turns, and what has answered
+    // needs no timeout: the timer (otherwise the costliest step of a tick) is armed only for
+    // work still pending after them, a few microseconds late at most.
+    const settled = await settlesSoon(work);
     let timer: ReturnType<typeof setTimeout> | null = null;
-    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), this.config.timeoutMs);
-    });
     try {
-      const result = await Promise.race([work, timeout]);
+      const result = settled
+        ? await work
+        : await Promise.race([
+            work,
+            new Promise<typeof TIMED_OUT>((resolve) => {
+              timer = setTimeout(() => resolve(TIMED_OUT), this.config.timeoutMs);
+            }),
+          ]);
       if (result !== TIMED_OUT) return result;
-      work.catch(() => {}); // abandoned: its late failure must not surface
       const items = ids?.length ?? batch.size;
       return failedBatch(
         items,
@@ -540,6 +550,22 @@ export class AdaptiveController<Env = unknown> extends DurableObject<Env> {
 }
 
 const TIMED_OUT = Symbol("timed out");
+/** Microtask turns a batch may take to answer before its timeout timer is armed. */
+const SETTLE_TURNS = 16;
+
+/**
+ * Whether `work` settles within SETTLE_TURNS microtask turns. Also marks its rejection as
+ * handled, so a late failure of work abandoned to the timeout does not surface.
+ */
+async function settlesSoon(work: Promise<unknown>): Promise<boolean> {
+  const seen = { settled: false };
+  const settle = () => {
+    seen.settled = true;
+  };
+  work.then(settle, settle);
+  for (let turn = 0; turn < SETTLE_TURNS && !seen.settled; turn++) await undefined;
+  return seen.settled;
+}
 
 function notStarted(): ControllerOutcome {
   return {

@@ -7,13 +7,14 @@ import {
   planTick,
   type Sample,
   type Tuning,
+  type Window,
 } from "../src/index";
 
 const config = { ...DEFAULT_CONFIG, windowSize: 100 };
 
 /** A window of 100 results with `ok` successes. */
-function windowOf(ok: number): Sample[] {
-  return Array.from({ length: 100 }, (_, i): Sample => [i < ok ? 1 : 0, 10]);
+function windowOf(ok: number): Window {
+  return "1".repeat(ok) + "0".repeat(100 - ok);
 }
 
 /** One successful item on top of 99 results, so the window of 100 holds `ok` successes. */
@@ -72,7 +73,7 @@ describe("decisions carry their reason and metrics", () => {
     const { decisions } = adapt(
       initialTuning(config),
       config,
-      [],
+      "",
       { samples: [[0, 5]], error: "timed out after 5 ms" },
       0,
     );

@@ -18,6 +18,7 @@ import {
   type Decision,
   type Sample,
   type Tuning,
+  type Window,
 } from "../src/index";
 
 const fraction = fc.integer({ min: 1, max: 99 }).map((n) => n / 100);
@@ -96,7 +97,7 @@ function outcomeOf(behaviour: Behaviour, size: number, latencyMs: number): Batch
 
 interface Model {
   tuning: Tuning;
-  window: Sample[];
+  window: Window;
   now: number;
 }
 
@@ -143,6 +144,17 @@ function step(config: ControllerConfig, model: Model, s: Step): boolean {
   const adapted = adapt(plan.tuning, config, model.window, outcome, model.now);
   checkStep(config, plan.tuning, adapted.tuning, adapted.decisions);
   expect(adapted.window.length).toBeLessThanOrEqual(config.windowSize);
+  // The window: the newest windowSize results in order ("1" succeeded), restarted from the
+  // probe when a probe closes the breaker; its success rate, the share of "1"s.
+  const results = outcome.samples.map(([ok]) => String(ok)).join("");
+  const restarted = plan.tuning.breaker === "half-open" && adapted.tuning.breaker === "closed";
+  expect(adapted.window).toBe(
+    (restarted ? results : model.window + results).slice(-config.windowSize),
+  );
+  const ones = adapted.window.split("").filter((c) => c === "1").length;
+  expect(adapted.metrics.windowSuccessRate).toBe(
+    adapted.window.length === 0 ? null : ones / adapted.window.length,
+  );
   if (plan.tuning.breaker === "half-open" && adapted.tuning.breaker === "closed") {
     // Only a probe that did well enough closes the breaker.
     expect(outcome.error).toBeNull();
@@ -169,7 +181,7 @@ describe("adapt and planTick", () => {
   it("keep the batch within [min, max], the interval normal or backoff, and log every change", () => {
     fc.assert(
       fc.property(configArb, fc.array(stepArb, { maxLength: 60 }), (config, steps) => {
-        const model: Model = { tuning: initialTuning(config), window: [], now: 1_000_000 };
+        const model: Model = { tuning: initialTuning(config), window: "", now: 1_000_000 };
         for (const s of steps) step(config, model, s);
         expect(model.window.length).toBeLessThanOrEqual(config.windowSize);
       }),
@@ -180,7 +192,7 @@ describe("adapt and planTick", () => {
   it("from any state, healthy batches return to closed, the normal interval and the maximum batch", () => {
     fc.assert(
       fc.property(configArb, fc.array(stepArb, { maxLength: 60 }), (config, steps) => {
-        const model: Model = { tuning: initialTuning(config), window: [], now: 1_000_000 };
+        const model: Model = { tuning: initialTuning(config), window: "", now: 1_000_000 };
         for (const s of steps) step(config, model, s);
         // Then the downstream is healthy, and each tick runs when it is due.
         const healthy: Step = { behaviour: { kind: "rate", rate: 1 }, advanceMs: 0, latencyMs: 5 };
@@ -229,7 +241,7 @@ describe("adapt and planTick", () => {
     fc.assert(
       fc.property(configArb, (config) => {
         let tuning = initialTuning(config);
-        let window: Sample[] = [];
+        let window: Window = "";
         for (let i = 1; i <= config.breakerThreshold; i++) {
           const outcome = outcomeOf({ kind: "error" }, tuning.batchSize, 1);
           ({ tuning, window } = adapt(tuning, config, window, outcome, 0));

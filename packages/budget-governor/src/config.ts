@@ -16,6 +16,8 @@ export const MAX_OPEN_RESERVATIONS = 10_000;
 /** Settled reservations remembered for idempotent retries (the oldest are forgotten first). */
 export const MAX_SETTLED_RESERVATIONS = 10_000;
 export const MAX_HISTORY = 200;
+/** The most work items or errors one commit may report. */
+export const MAX_USAGE_COUNT = 1_000_000_000;
 export const DEFAULT_HISTORY = 50;
 export const DEFAULT_RESERVATION_TTL_SECONDS = 60;
 export const MAX_RESERVATION_TTL_SECONDS = 86_400;
@@ -201,13 +203,68 @@ export type ReserveRequest = z.infer<typeof reserveSchema>;
 
 export const usageSchema = z.strictObject(
   {
-    items: z.optional(wholeNumber("items", 0, 1_000_000_000)),
-    errors: z.optional(wholeNumber("errors", 0, 1_000_000_000)),
+    items: z.optional(wholeNumber("items", 0, MAX_USAGE_COUNT)),
+    errors: z.optional(wholeNumber("errors", 0, MAX_USAGE_COUNT)),
   },
   { error: objectError("usage must be an object with optional items and errors") },
 );
 /** What a commit did besides spending: work items done (default 1) and errors (default 0). */
 export type Usage = z.infer<typeof usageSchema>;
+
+/**
+ * Hand-written checks for the hot path's simple arguments: each accepts exactly what its schema
+ * accepts, or a subset of it (anything they do not accept goes to the schema, which finds the
+ * problem and words it), so a valid call never pays for zod and a bad one gets the same message.
+ */
+
+export function isWholeAmount(value: unknown, min: number, max: number): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+}
+
+/** The first problem with a reserve request, or undefined when it fits `reserveSchema`. */
+export function reserveProblem(request: unknown): string | undefined {
+  if (typeof request === "object" && request !== null && !Array.isArray(request)) {
+    const { processorId, estimatedCost, idempotencyKey } = request as Record<string, unknown>;
+    if (
+      typeof processorId === "string" &&
+      NAME.test(processorId) &&
+      isWholeAmount(estimatedCost, 1, MAX_AMOUNT) &&
+      typeof idempotencyKey === "string" &&
+      idempotencyKey.length >= 1 &&
+      idempotencyKey.length <= 128 &&
+      Object.keys(request).length === 3 &&
+      Object.hasOwn(request, "processorId") &&
+      Object.hasOwn(request, "estimatedCost") &&
+      Object.hasOwn(request, "idempotencyKey")
+    ) {
+      return undefined;
+    }
+  }
+  return problemWith(reserveSchema, request);
+}
+
+const actualCostSchema = amountSchema("actualCost");
+
+/** The first problem with a commit's actual cost and usage, or undefined when both fit. */
+export function commitProblem(actualCost: unknown, usage: unknown): string | undefined {
+  if (!isWholeAmount(actualCost, 0, MAX_AMOUNT)) return problemWith(actualCostSchema, actualCost);
+  if (typeof usage === "object" && usage !== null && !Array.isArray(usage)) {
+    let fits = true;
+    for (const key in usage) {
+      const value = (usage as Record<string, unknown>)[key];
+      if (
+        !Object.hasOwn(usage, key) ||
+        (key !== "items" && key !== "errors") ||
+        (value !== undefined && !isWholeAmount(value, 0, MAX_USAGE_COUNT))
+      ) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) return undefined;
+  }
+  return problemWith(usageSchema, usage);
+}
 
 /** The first problem with `value` against `schema`, or undefined when it fits. */
 export function problemWith(schema: z.ZodMiniType, value: unknown): string | undefined {

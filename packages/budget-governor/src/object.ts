@@ -12,10 +12,10 @@ import {
   MAX_OPEN_RESERVATIONS,
   MAX_SETTLED_RESERVATIONS,
   amountSchema,
+  commitProblem,
   parseConfig,
   problemWith,
-  reserveSchema,
-  usageSchema,
+  reserveProblem,
   type GovernorConfig,
   type ProcessorConfig,
   type ReserveRequest,
@@ -198,6 +198,9 @@ CREATE TABLE IF NOT EXISTS history (
   total_budget INTEGER NOT NULL, processors TEXT NOT NULL
 );`;
 
+/** The default usage of a commit: one item, no errors. */
+const NO_USAGE: Usage = Object.freeze({});
+
 const RESERVATION_COLUMNS =
   "id, processor, estimate, idem_key, status, created_at, expires_at, actual, charged, overrun";
 
@@ -333,16 +336,22 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
    * idempotency key returns the reservation it made (in whatever state it is now) and holds
    * nothing more; the same key with a different processor or estimate is refused.
    */
-  async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
-    const problem = problemWith(reserveSchema, request);
+  reserve(request: ReserveRequest): ReserveOutcome | Promise<ReserveOutcome> {
+    // Not `async`: a grant that needs no alarm change returns without a promise or an await.
+    const problem = reserveProblem(request);
     if (problem !== undefined) {
       return { ok: false, error: { code: "invalid_request", message: problem }, remaining: 0 };
     }
     const now = this.now();
     this.rollOverIfDue(now);
     const outcome = this.reserveNow(request, now);
-    if (this.rolledOver) await this.settleAlarm();
-    else if (outcome.ok && !outcome.replayed) await this.armAlarm(outcome.reservation.expiresAt);
+    if (this.rolledOver) return this.settleAlarm().then(() => outcome);
+    if (outcome.ok && !outcome.replayed) {
+      const at = outcome.reservation.expiresAt;
+      // The stored alarm already runs at or before this hold expires: nothing to change.
+      if (this.alarmAt !== null && this.alarmAt <= at) return outcome;
+      return this.armAlarm(at).then(() => outcome);
+    }
     return outcome;
   }
 
@@ -353,28 +362,28 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
    * reservation that expired can still commit: nothing is held for it, so it is charged from the
    * remainder by the same rule. A retry with the same actual cost returns the same result.
    */
-  async commit(
+  commit(
     reservationId: string,
     actualCost: number,
-    usage: Usage = {},
-  ): Promise<SettleOutcome> {
-    const problem =
-      problemWith(amountSchema("actualCost"), actualCost) ?? problemWith(usageSchema, usage);
+    usage: Usage = NO_USAGE,
+  ): SettleOutcome | Promise<SettleOutcome> {
+    // Not `async`: a commit that needs no alarm change returns without a promise or an await.
+    const problem = commitProblem(actualCost, usage);
     if (problem !== undefined)
       return { ok: false, error: { code: "invalid_request", message: problem } };
     const now = this.now();
     this.rollOverIfDue(now);
     const found = this.findReservation(reservationId);
-    if (!found.ok) return await this.afterSettle(found);
+    if (!found.ok) return this.afterSettle(found);
     const row = found.row;
     if (row.status === "committed") {
-      if (row.actual === actualCost) return this.settled(row, true);
-      return await this.afterSettle(
+      if (row.actual === actualCost) return this.afterSettle(this.settled(row, true));
+      return this.afterSettle(
         fail("already_settled", `reservation ${row.id} was already committed with ${row.actual}`),
       );
     }
     if (row.status === "released") {
-      return await this.afterSettle(
+      return this.afterSettle(
         fail("already_settled", `reservation ${row.id} was released; reserve again to spend`),
       );
     }
@@ -404,8 +413,7 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
       charged: result.charged,
       overrun: result.overrun,
     };
-    if (this.rolledOver) await this.settleAlarm();
-    return this.settled(committed, false);
+    return this.afterSettle(this.settled(committed, false));
   }
 
   /**
@@ -589,46 +597,38 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
       };
     }
     const { processorId, estimatedCost, idempotencyKey } = request;
-    const existing = this.ctx.storage.sql
-      .exec<ReservationRow>(
-        `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE idem_key = ?`,
-        idempotencyKey,
-      )
-      .toArray()[0];
-    if (existing !== undefined) {
-      const remaining = available(this.ledgerOf(existing.processor));
-      if (existing.processor !== processorId || existing.estimate !== estimatedCost) {
-        return {
-          ok: false,
-          error: {
-            code: "idempotency_conflict",
-            message: `idempotencyKey was already used for ${existing.estimate} on processor "${existing.processor}"`,
-          },
-          remaining,
-        };
-      }
-      return { ok: true, reservation: this.toReservation(existing), remaining, replayed: true };
-    }
+    // A retry is answered from its reservation before any refusal. A call that will be granted
+    // skips that lookup: its insert finds the key taken instead (see below).
     const processor = cycle.config.processors.find((p) => p.id === processorId);
     if (processor === undefined) {
-      return refuse("unknown_processor", `no processor "${processorId}" in this cycle`, 0);
+      return (
+        this.replay(request) ??
+        refuse("unknown_processor", `no processor "${processorId}" in this cycle`, 0)
+      );
     }
     if (processor.enabled === false) {
-      return refuse("processor_disabled", `processor "${processorId}" is disabled this cycle`, 0);
+      return (
+        this.replay(request) ??
+        refuse("processor_disabled", `processor "${processorId}" is disabled this cycle`, 0)
+      );
     }
     let ledger = this.ledgerOf(processorId);
     let next = reserveSpend(ledger, estimatedCost);
     const tier = cycle.config.tiers[processor.tier];
     const maxConcurrency = tier?.maxConcurrency ?? MAX_OPEN_RESERVATIONS;
-    const blocked = () =>
+    let tierOpen = this.openOnTier(cycle, processor.tier);
+    if (
       next === undefined ||
       this.openCount >= MAX_OPEN_RESERVATIONS ||
-      this.openOnTier(cycle, processor.tier) >= maxConcurrency;
-    if (blocked()) {
+      tierOpen >= maxConcurrency
+    ) {
+      const replayed = this.replay(request);
+      if (replayed !== undefined) return replayed;
       // Holds past their TTL may still wait for the alarm: expire them before refusing.
       if (this.expireDue(now) > 0) {
         ledger = this.ledgerOf(processorId);
         next = reserveSpend(ledger, estimatedCost);
+        tierOpen = this.openOnTier(cycle, processor.tier);
       }
     }
     if (next === undefined) {
@@ -645,7 +645,7 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
         available(ledger),
       );
     }
-    if (this.openOnTier(cycle, processor.tier) >= maxConcurrency) {
+    if (tierOpen >= maxConcurrency) {
       return refuse(
         "concurrency_limit",
         `tier "${processor.tier}" already has ${maxConcurrency} reservations open (its maxConcurrency)`,
@@ -665,15 +665,17 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
       charged: null,
       overrun: null,
     };
-    this.ctx.storage.sql.exec(
-      "INSERT INTO reservations (id, processor, estimate, idem_key, status, created_at, expires_at) VALUES (?, ?, ?, ?, 'open', ?, ?)",
+    const inserted = this.ctx.storage.sql.exec(
+      "INSERT INTO reservations (id, processor, estimate, idem_key, status, created_at, expires_at) VALUES (?, ?, ?, ?, 'open', ?, ?) ON CONFLICT (idem_key) DO NOTHING",
       row.id,
       row.processor,
       row.estimate,
       row.idem_key,
       row.created_at,
       row.expires_at,
-    );
+    ).rowsWritten;
+    // The key is taken: a retry. Nothing was written or counted; answer from its reservation.
+    if (inserted === 0) return this.replay(request) ?? refuse("not_found", "lost reservation", 0);
     this.reserved.set(processorId, next.reserved);
     this.openByProcessor.set(processorId, (this.openByProcessor.get(processorId) ?? 0) + 1);
     this.openCount++;
@@ -683,6 +685,30 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
       remaining: available(next),
       replayed: false,
     };
+  }
+
+  /**
+   * The answer to a reserve whose idempotency key already names a reservation: that
+   * reservation, or a conflict when the key was used for another processor or estimate.
+   * Undefined when the key is new.
+   */
+  private replay(request: ReserveRequest): ReserveOutcome | undefined {
+    const existing = this.ctx.storage.sql
+      .exec<ReservationRow>(
+        `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE idem_key = ?`,
+        request.idempotencyKey,
+      )
+      .toArray()[0];
+    if (existing === undefined) return undefined;
+    const remaining = available(this.ledgerOf(existing.processor));
+    if (existing.processor !== request.processorId || existing.estimate !== request.estimatedCost) {
+      return refuse(
+        "idempotency_conflict",
+        `idempotencyKey was already used for ${existing.estimate} on processor "${existing.processor}"`,
+        remaining,
+      );
+    }
+    return { ok: true, reservation: this.toReservation(existing), remaining, replayed: true };
   }
 
   private async dispatch(
@@ -894,7 +920,7 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
       )
       .toArray()[0];
     if (row !== undefined) return { ok: true, row };
-    const cycleId = Number(reservationId.split("-", 1)[0]);
+    const cycleId = cycleOf(reservationId);
     if (
       this.cycle !== null &&
       Number.isSafeInteger(cycleId) &&
@@ -918,16 +944,16 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
     };
   }
 
-  /** Re-arms the alarm when this call rolled the cycle over. */
-  private async afterSettle<T>(outcome: T): Promise<T> {
-    if (this.rolledOver) await this.settleAlarm();
+  /** Re-arms the alarm when this call rolled the cycle over; otherwise returns at once. */
+  private afterSettle<T>(outcome: T): T | Promise<T> {
+    if (this.rolledOver) return this.settleAlarm().then(() => outcome);
     return outcome;
   }
 
   private toReservation(row: ReservationRow): Reservation {
     return {
       id: row.id,
-      cycleId: Number(row.id.split("-", 1)[0]),
+      cycleId: cycleOf(row.id),
       processorId: row.processor,
       estimatedCost: row.estimate,
       status: row.status,
@@ -1012,6 +1038,12 @@ export class BudgetGovernor<Env = unknown> extends DurableObject<Env> {
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(next);
   }
+}
+
+/** The cycle a reservation id names: ids are `<cycle>-<uuid>`. */
+function cycleOf(reservationId: string): number {
+  const dash = reservationId.indexOf("-");
+  return Number(dash < 0 ? reservationId : reservationId.slice(0, dash));
 }
 
 function cycleInfo(cycle: CycleRecord): CycleInfo {

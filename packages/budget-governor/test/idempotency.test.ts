@@ -57,6 +57,27 @@ describe("reserve, commit and release", () => {
     expect(await spendOf(governor, "backlinks")).toMatchObject({ reserved: 0 });
   });
 
+  it("a retry is answered as a retry even when the budget would now refuse a new hold", async () => {
+    setNow(T0);
+    const governor = await startedGovernor(10_000); // keywords: 5,000
+    const first = reserved(await governor.reserve(hold("all", 5_000)));
+    const again = await governor.reserve(hold("all", 5_000));
+    expect(again).toMatchObject({ ok: true, replayed: true, remaining: 0 });
+    expect(reserved(again).id).toBe(first.id);
+    expect(await governor.reserve(hold("all", 5_000, "no-such-processor"))).toMatchObject({
+      ok: false,
+      error: { code: "idempotency_conflict" },
+    });
+    expect(await governor.reserve(hold("more", 1))).toMatchObject({
+      ok: false,
+      error: { code: "budget_exhausted" },
+    });
+    expect(await spendOf(governor, "keywords")).toMatchObject({
+      reserved: 5_000,
+      openReservations: 1,
+    });
+  });
+
   it("a retried commit with the same cost returns the same result; another cost is refused", async () => {
     setNow(T0);
     const governor = await startedGovernor(10_000);

@@ -2,7 +2,7 @@
  * Acknowledged means durable: evictions between any two calls lose no lease, completion,
  * progress or retry, and a completed step never runs again.
  */
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { claimed, newRun, resetClock, SECOND, setNow, T0 } from "./helpers";
 
@@ -45,6 +45,51 @@ describe("eviction", () => {
       counts: { completed: 3 },
     });
     expect(await run.claim("wf")).toMatchObject({ step: null, status: "completed" });
+  });
+
+  it("the next pending step is found again after eviction, at every point of a run", async () => {
+    setNow(T0);
+    const { run } = await newRun(5, { parallelism: 5 });
+    const started = [];
+    for (const id of ["s1", "s2", "s3", "s4", "s5"]) {
+      await evictDurableObject(run);
+      const step = await claimed(run);
+      expect(step.id).toBe(id);
+      started.push(step);
+    }
+    // Every step started: after eviction nothing is pending, and the last completion ends the run.
+    await evictDurableObject(run);
+    expect(await run.claim("w")).toMatchObject({ step: null, status: "running" });
+    for (const step of started) {
+      await evictDurableObject(run);
+      await run.complete(step.id, step.attempt);
+    }
+    expect(await run.status()).toMatchObject({ status: "completed", counts: { completed: 5 } });
+  });
+
+  it("a run stored with the old full state index keeps working, on the new partial index", async () => {
+    setNow(T0);
+    const { run } = await newRun(3, { parallelism: 2 });
+    const a = await claimed(run);
+    // The index as the first version of this package created it.
+    await runInDurableObject(run, (_instance, state) => {
+      state.storage.sql.exec(
+        "DROP INDEX steps_due; CREATE INDEX steps_by_state ON steps (state, due_at, position)",
+      );
+    });
+    await evictDurableObject(run);
+    expect(await claimed(run)).toMatchObject({ id: "s2" });
+    const indexes = await runInDurableObject(run, (_instance, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'steps\\_%' ESCAPE '\\'",
+        )
+        .toArray()
+        .map((row) => row.name),
+    );
+    expect(indexes).toEqual(["steps_due"]);
+    await run.complete(a.id, a.attempt);
+    expect(await claimed(run)).toMatchObject({ id: "s3" });
   });
 
   it("the parallelism limit holds across eviction (started steps are recounted)", async () => {

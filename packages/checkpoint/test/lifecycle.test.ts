@@ -202,6 +202,30 @@ describe("retries", () => {
     expect(await run.status()).toMatchObject({ status: "failed", failedStep: "s1" });
   });
 
+  it("a retry claimed between pending steps leaves the pending ones in order, none skipped or doubled", async () => {
+    setNow(T0);
+    const { run } = await newRun(5, { parallelism: 3, retry: { initialBackoffMs: 1_000 } });
+    const first = await claimed(run, "w1");
+    await claimed(run, "w2");
+    await run.fail(first.id, first.attempt, "flaky");
+    setNow(T0 + SECOND);
+    // The retry of s1 comes first; s2 is still leased and s3 is the next pending step.
+    expect(await claimed(run, "w3")).toMatchObject({ id: "s1", attempt: 2 });
+    expect(await claimed(run, "w4")).toMatchObject({ id: "s3", attempt: 1 });
+    expect(await run.claim("w5")).toMatchObject({ step: null });
+    for (const id of ["s1", "s2", "s3"]) {
+      const attempt = id === "s1" ? 2 : 1;
+      expect(await run.complete(id, attempt)).toMatchObject({ ok: true });
+    }
+    const rest = [await claimed(run, "w6"), await claimed(run, "w7")];
+    expect(rest.map((step) => [step.id, step.attempt])).toEqual([
+      ["s4", 1],
+      ["s5", 1],
+    ]);
+    for (const step of rest) await run.complete(step.id, step.attempt);
+    expect(await run.status()).toMatchObject({ status: "completed", counts: { completed: 5 } });
+  });
+
   it("a step's own policy overrides the run's", async () => {
     setNow(T0);
     const { run } = await newRun(0 + 1, { retry: { maxAttempts: 5 } });

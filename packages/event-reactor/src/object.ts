@@ -105,6 +105,7 @@ export interface EventReactorStub<State = BrandState> {
 }
 
 type OutboxRow = {
+  seq: number;
   id: string;
   type: string;
   payload: string;
@@ -155,14 +156,14 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
     const sql = ctx.storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS reactor_events (id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS reactor_outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL,
         payload TEXT NOT NULL, entity TEXT NOT NULL, created_at INTEGER NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
         sent_at INTEGER, last_error TEXT);
       CREATE INDEX IF NOT EXISTS reactor_outbox_due ON reactor_outbox (next_attempt_at, seq)
         WHERE sent_at IS NULL;
       CREATE TABLE IF NOT EXISTS reactor_decisions (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, cause TEXT NOT NULL,
+        seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, cause TEXT NOT NULL,
         type TEXT NOT NULL, reason TEXT NOT NULL, facts TEXT NOT NULL);`);
     // No index on event time or decision type: each would cost a write per event, while the
     // hourly prune and a by-type query scan at most 10,000 and 1,000 rows.
@@ -453,9 +454,9 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
     this.ctx.storage.transactionSync(() => {
       for (const row of rows) {
         sql.exec(
-          "UPDATE reactor_outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+          "UPDATE reactor_outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?",
           sentAt,
-          row.id,
+          row.seq,
         );
       }
       const excess = this.sentCount + rows.length - SENT_HISTORY;
@@ -477,10 +478,10 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
     this.ctx.storage.transactionSync(() => {
       for (const row of rows) {
         this.ctx.storage.sql.exec(
-          "UPDATE reactor_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+          "UPDATE reactor_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?",
           now + retryDelayMs(row.attempts + 1, Math.random()),
           message.slice(0, 500),
-          row.id,
+          row.seq,
         );
       }
     });
@@ -579,7 +580,11 @@ function checkOutcome(outcome: Outcome<unknown>): void {
     );
   }
   for (const command of outcome.commands) {
-    const bytes = new TextEncoder().encode(JSON.stringify(command)).byteLength;
+    const json = JSON.stringify(command);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most commands are far from the cap, and only a
+    // large one pays for exact counting.
+    if (json.length * 3 <= MAX_COMMAND_BYTES) continue;
+    const bytes = new TextEncoder().encode(json).byteLength;
     if (bytes > MAX_COMMAND_BYTES) {
       throw new Error(`a ${command.type} command is ${bytes} bytes; at most ${MAX_COMMAND_BYTES}`);
     }

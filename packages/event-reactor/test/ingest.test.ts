@@ -1,7 +1,7 @@
 /** Events in: each recorded once, with its state, commands and decisions in one transaction. */
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_REMEMBERED_EVENTS } from "../src/index";
+import { MAX_COMMAND_BYTES, MAX_REMEMBERED_EVENTS } from "../src/index";
 import { competitor, event, freshReactor, published, research } from "./helpers";
 import { testControls } from "./worker";
 
@@ -147,4 +147,78 @@ describe("the decision log", () => {
     expect(await rows(reactor, "reactor_decisions")).toBe(1_000);
     expect((await reactor.decisionLog({ limit: 1 }))[0]?.facts).toMatchObject({ topic: "c" });
   });
+});
+
+/** Runs one event through a replaced decision, checks nothing was recorded, and returns its answer. */
+const NOTHING = { ok: false, error: { code: "handler_failed" } };
+const refuse = async (decide: NonNullable<typeof testControls.decide>) => {
+  const { reactor } = await freshReactor();
+  testControls.decide = decide;
+  try {
+    const sent = research("t", 0.9);
+    const result = await reactor.ingest(sent);
+    // Nothing recorded, so the same event can be sent again once the handler is fixed.
+    expect(await rows(reactor, "reactor_events")).toBe(0);
+    expect(await rows(reactor, "reactor_outbox")).toBe(0);
+    expect(await rows(reactor, "reactor_decisions")).toBe(0);
+    testControls.decide = null;
+    expect(await reactor.ingest(sent)).toMatchObject({ ok: true, duplicate: false });
+    return result;
+  } finally {
+    testControls.decide = null;
+  }
+};
+const command = (payload: Record<string, string>) => ({ type: "big", payload });
+/** A payload whose command JSON is exactly `bytes` long, made of `unit` (1 or 3 UTF-8 bytes). */
+const sized = (bytes: number, unit: string) => {
+  const base = new TextEncoder().encode(JSON.stringify(command({ text: "" }))).byteLength;
+  const unitBytes = new TextEncoder().encode(unit).byteLength;
+  const units = Math.floor((bytes - base) / unitBytes);
+  const pad = "x".repeat(bytes - base - units * unitBytes);
+  return command({ text: unit.repeat(units) + pad });
+};
+
+describe("a handler that fails or overflows the outbox", () => {
+  it("refuses a handler that throws, recording nothing", async () => {
+    const result = await refuse(() => {
+      throw new Error("boom");
+    });
+    expect(result).toMatchObject(NOTHING);
+    expect(result).toMatchObject({ error: { message: expect.stringContaining("boom") } });
+  });
+
+  it("refuses more than 20 commands from one event", async () => {
+    const result = await refuse((state) => ({
+      state,
+      commands: Array.from({ length: 21 }, () => command({})),
+      decisions: [],
+    }));
+    expect(result).toMatchObject(NOTHING);
+  });
+
+  it.each(["x", "€"])(
+    "refuses a command over 8 KiB of JSON (made of %s), and takes one at 8 KiB",
+    async (unit) => {
+      const over = await refuse((state) => ({
+        state,
+        commands: [sized(MAX_COMMAND_BYTES + 1, unit)],
+        decisions: [],
+      }));
+      expect(over).toMatchObject(NOTHING);
+      const { reactor } = await freshReactor();
+      testControls.decide = (state) => ({
+        state,
+        commands: [sized(MAX_COMMAND_BYTES, unit)],
+        decisions: [],
+      });
+      try {
+        expect(await reactor.ingest(research("t", 0.9))).toMatchObject({
+          ok: true,
+          duplicate: false,
+        });
+      } finally {
+        testControls.decide = null;
+      }
+    },
+  );
 });

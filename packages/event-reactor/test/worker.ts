@@ -5,17 +5,37 @@
 import { routeAgentRequest } from "agents";
 import { Hono } from "hono";
 import { internalError, notFound } from "../src/http";
-import { EventReactor as BaseReactor, eventReactorRoutes, type Command } from "../src/index";
+import {
+  EventReactor as BaseReactor,
+  brandDomain,
+  eventReactorRoutes,
+  type BrandEvent,
+  type BrandState,
+  type Command,
+  type Domain,
+} from "../src/index";
 import { receiveCommands, receivedRoutes } from "./consumer";
 
-/** Tests set `now` to freeze time (null: the real clock), and `failSends` to fail that many sends. */
-export const testControls: { now: number | null; failSends: number; sends: number } = {
-  now: null,
-  failSends: 0,
-  sends: 0,
-};
+/**
+ * Tests set `now` to freeze time (null: the real clock), `failSends` to fail that many sends,
+ * and `decide` to replace the brand domain's decision (null: the brand's own).
+ */
+export const testControls: {
+  now: number | null;
+  failSends: number;
+  sends: number;
+  decide: Domain<BrandState, BrandEvent>["decide"] | null;
+} = { now: null, failSends: 0, sends: 0, decide: null };
 
 export class EventReactor extends BaseReactor {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.domain = {
+      ...brandDomain,
+      decide: (state, event, now) => (testControls.decide ?? brandDomain.decide)(state, event, now),
+    };
+  }
+
   protected override now(): number {
     return testControls.now ?? Date.now();
   }

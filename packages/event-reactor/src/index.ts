@@ -24,7 +24,7 @@ export {
 export { eventReactorRoutes, type EventReactorRoutesOptions } from "./routes";
 export { parseEnvelope } from "./envelope";
 export {
-  commandIds,
+  commandId,
   type Command,
   type CommandDraft,
   type Decision,

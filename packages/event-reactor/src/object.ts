@@ -12,7 +12,7 @@ import { Agent } from "agents";
 import { brandDomain, initialBrandState, type BrandEvent, type BrandState } from "./brand";
 import { parseEnvelope } from "./envelope";
 import {
-  commandIds,
+  commandId,
   type Command,
   type Decision,
   type Domain,
@@ -348,9 +348,8 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
     now: number,
     eventId: string | null,
   ): Command[] {
-    const ids = commandIds(cause, outcome.commands);
     const commands = outcome.commands.map((draft, index) => ({
-      id: ids[index] ?? `${cause}/${index}`,
+      id: commandId(cause, index),
       entity: this.name,
       createdAt: now,
       type: draft.type,
@@ -493,6 +492,7 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
    * scheduled by then. Delays are relative: the SDK's schedules run on the real clock.
    */
   private async scheduleNextDue(): Promise<void> {
+    if (this.pendingCount === 0) return;
     const next = this.ctx.storage.sql
       .exec<{ at: number | null }>(
         "SELECT min(next_attempt_at) AS at FROM reactor_outbox WHERE sent_at IS NULL",

@@ -75,9 +75,10 @@ export interface Command extends CommandDraft {
 }
 
 /**
- * Gives each command of one outcome its id. The id depends only on what caused the command, so
- * a command delivered twice (after a send whose acknowledgement was lost) has one id both times.
+ * The id of the `index`-th command an outcome caused. It depends only on what caused the
+ * command, so a command delivered twice (after a send whose acknowledgement was lost) has one id
+ * both times.
  */
-export function commandIds(cause: string, drafts: CommandDraft[]): string[] {
-  return drafts.map((_, index) => `${cause}/${index}`);
+export function commandId(cause: string, index: number): string {
+  return `${cause}/${index}`;
 }

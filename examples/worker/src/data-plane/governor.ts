@@ -7,65 +7,19 @@
  * work.
  */
 import type { RunRequest, UsageReport } from "@do-patterns/budget-governor";
-import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { KnobStore, type Knobs } from "./knobs";
 
-/** The data plane's behaviour, as the live page sets it. */
-export interface GovernorKnobs {
-  /** Share of calls that fail, 0 to 1; at 1 every run throws (the data plane is down). */
-  failureRate: number;
-  /** How long one run takes, ms. */
-  latencyMs: number;
-}
-
-export const DEFAULT_GOVERNOR_KNOBS: GovernorKnobs = { failureRate: 0, latencyMs: 1_500 };
-export const MAX_GOVERNOR_LATENCY_MS = 10_000;
+export const DEFAULT_GOVERNOR_KNOBS: Knobs = { failureRate: 0, latencyMs: 1_500 };
 /** Calls one run makes at most, whatever its budget: a demo, not a load test. */
 const MAX_CALLS_PER_RUN = 40;
 
-/** Where the knobs live: one small object, so every isolate of the data plane reads the same ones. */
-export class GovernorKnobStore extends DurableObject {
-  get(): GovernorKnobs {
-    return this.ctx.storage.kv.get<GovernorKnobs>("knobs") ?? DEFAULT_GOVERNOR_KNOBS;
-  }
-
-  /** Sets either knob; values are checked by the caller (`parseGovernorKnobs`). */
-  set(knobs: Partial<GovernorKnobs>): GovernorKnobs {
-    const next = { ...this.get(), ...knobs };
-    this.ctx.storage.kv.put("knobs", next);
-    return next;
-  }
-}
-
 /**
- * The knobs in a request body: `{ failureRate?: 0..1, latencyMs?: 0..10000 }`, or the reason
- * they were refused.
+ * The governor demo's knobs: the share of calls that fail (at 1 every run throws: the data plane
+ * is down), how long a run takes.
  */
-export function parseGovernorKnobs(body: unknown): Partial<GovernorKnobs> | string {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return "body must be a JSON object with failureRate and/or latencyMs";
-  }
-  const { failureRate, latencyMs, ...rest } = body as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) return `unknown field "${unknown[0]}"`;
-  const knobs: Partial<GovernorKnobs> = {};
-  if (failureRate !== undefined) {
-    if (typeof failureRate !== "number" || !(failureRate >= 0 && failureRate <= 1)) {
-      return "failureRate must be a number from 0 to 1";
-    }
-    knobs.failureRate = failureRate;
-  }
-  if (latencyMs !== undefined) {
-    if (
-      typeof latencyMs !== "number" ||
-      !Number.isInteger(latencyMs) ||
-      latencyMs < 0 ||
-      latencyMs > MAX_GOVERNOR_LATENCY_MS
-    ) {
-      return `latencyMs must be a whole number from 0 to ${MAX_GOVERNOR_LATENCY_MS}`;
-    }
-    knobs.latencyMs = latencyMs;
-  }
-  return knobs;
+export class GovernorKnobStore extends KnobStore {
+  protected readonly defaults = DEFAULT_GOVERNOR_KNOBS;
 }
 
 /**
@@ -92,12 +46,12 @@ export class GovernorDataPlane extends WorkerEntrypoint<Env> {
   }
 
   /** The current knobs. */
-  async knobs(): Promise<GovernorKnobs> {
+  async knobs(): Promise<Knobs> {
     return this.env.GOVERNOR_KNOBS.getByName("demo").get();
   }
 
-  /** Sets either knob (checked with `parseGovernorKnobs` first). */
-  async setKnobs(knobs: Partial<GovernorKnobs>): Promise<GovernorKnobs> {
+  /** Sets either knob (checked with `parseKnobs` first). */
+  async setKnobs(knobs: Partial<Knobs>): Promise<Knobs> {
     return this.env.GOVERNOR_KNOBS.getByName("demo").set(knobs);
   }
 }

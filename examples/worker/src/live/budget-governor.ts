@@ -20,7 +20,7 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
-import { parseGovernorKnobs, type GovernorKnobs } from "../data-plane/governor";
+import { parseKnobs, type Knobs } from "../data-plane/knobs";
 import { layout } from "../pages";
 
 export const DEMO_GOVERNOR = "demo";
@@ -97,7 +97,7 @@ export function budgetGovernorLive(): Hono<DemoEnv> {
     } catch {
       return fail(c, 400, "invalid_json", "request body must be valid JSON");
     }
-    const knobs = parseGovernorKnobs(body);
+    const knobs = parseKnobs(body);
     if (typeof knobs === "string") return fail(c, 400, "invalid_request", knobs);
     return c.json(await c.env.GOVERNOR_DATA_PLANE.setKnobs(knobs));
   });
@@ -149,7 +149,7 @@ function fail(c: Context, status: 400 | 409 | 413, code: string, message: string
 interface Snapshot {
   status: GovernorStatus;
   history: ClosedCycle[];
-  knobs: GovernorKnobs;
+  knobs: Knobs;
 }
 
 const STYLE = `

@@ -1,19 +1,38 @@
 /**
  * The checkpoint rows: one step claimed and completed (two calls: `claim`, then `complete`), on
  * a run of 10,000 steps with up to 100 leased at once, beside its floor: the same two
- * signatures writing one row each and nothing else.
+ * signatures writing the lease and the completion, with the due-time index entry each needs.
  */
 import type { ClaimOutcome, CompleteOutcome, Json } from "@do-patterns/checkpoint";
 import { Ceiling } from "../ceiling.ts";
 import { floorRow, hotPath, type Row } from "../rows.ts";
 
-/** `claim` and `complete`'s signatures, each writing one row (the lease; the completion). */
+/**
+ * `claim` and `complete`'s signatures with the writes their guarantees need and nothing else:
+ * a claim stores its lease (the step's attempt and expiry) where a wake finds it by expiry in
+ * O(log n), which is a row and its entry in a due-time index; a completion stores the step as
+ * done, which is the row again and its entry out of the index. Without that index, finding
+ * an expired lease after an eviction means reading every step. No validation, no retries, no
+ * run record, no alarm.
+ */
 export class CheckpointSignature extends Ceiling {
   private claims = 0;
 
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS leases (
+        position INTEGER PRIMARY KEY, attempt INTEGER NOT NULL, due_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS leases_due ON leases (due_at) WHERE due_at > 0;`);
+  }
+
   claim(_worker: string): ClaimOutcome {
-    this.writeRow();
     const position = this.claims++;
+    const leaseExpiresAt = Date.now() + LEASE_MS;
+    this.ctx.storage.sql.exec(
+      "INSERT INTO leases (position, attempt, due_at) VALUES (?, 1, ?)",
+      position,
+      leaseExpiresAt,
+    );
     return {
       ok: true,
       step: {
@@ -22,13 +41,16 @@ export class CheckpointSignature extends Ceiling {
         attempt: 1,
         input: position,
         progress: null,
-        leaseExpiresAt: Date.now() + LEASE_MS,
+        leaseExpiresAt,
       },
     };
   }
 
   complete(stepId: string, attempt: number, _output?: Json): CompleteOutcome {
-    this.writeRow();
+    this.ctx.storage.sql.exec(
+      "UPDATE leases SET due_at = 0 WHERE position = ?",
+      Number(stepId.slice(1)),
+    );
     return { ok: true, stepId, attempt, completedAt: Date.now() };
   }
 }

@@ -208,6 +208,24 @@ const STEP_COLUMNS =
   "position, id, state, due_at, attempt, tries, worker, progress, error, lease_ms, max_attempts, " +
   "initial_backoff_ms, multiplier, max_backoff_ms, first_started_at, started_at, heartbeat_at, finished_at";
 
+/** Leases a step: the earliest due retry if any (from the index), else pending position ?3. */
+const CLAIM_RETRY_OR_PENDING = `
+UPDATE steps SET state = 'leased', due_at = ?1 + lease_ms, attempt = attempt + 1,
+  tries = tries + 1, worker = ?2, started_at = ?1,
+  first_started_at = coalesce(first_started_at, ?1), heartbeat_at = NULL
+WHERE state = 'queued' AND position = coalesce(
+  (SELECT position FROM steps WHERE due_at > 0 AND state = 'queued' AND due_at <= ?1
+   ORDER BY due_at, position LIMIT 1),
+  ?3)
+RETURNING id, position, attempt, input, progress, due_at`;
+/** The same with no retry waiting: pending position ?3, without looking for a retry. */
+const CLAIM_PENDING = `
+UPDATE steps SET state = 'leased', due_at = ?1 + lease_ms, attempt = attempt + 1,
+  tries = tries + 1, worker = ?2, started_at = ?1,
+  first_started_at = coalesce(first_started_at, ?1), heartbeat_at = NULL
+WHERE state = 'queued' AND position = ?3
+RETURNING id, position, attempt, input, progress, due_at`;
+
 /**
  * `due_at` is the one time a row waits for: a leased step's lease expiry, a waiting step's
  * retry time, and 0 for every other row (pending, completed, failed, interrupted). The index
@@ -286,6 +304,16 @@ export class Checkpoint extends DurableObject<unknown> {
    * exactly the positions from here on. Rebuilt on load.
    */
   private nextPending = 0;
+  /**
+   * Whether any step may be waiting to retry. While none is, a claim takes the next pending step
+   * without looking for a due retry. True may be stale (the look then finds none); false never is.
+   */
+  private retriesWaiting = false;
+  /**
+   * The leased steps' positions by id (at most `parallelism`): a completion finds its row by the
+   * table's key instead of through the id index. Rebuilt on load from the due index.
+   */
+  private readonly leased = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
@@ -296,6 +324,12 @@ export class Checkpoint extends DurableObject<unknown> {
       ctx.storage.sql.exec(INDEX);
       this.nextPending = this.firstPending(this.run.stepCount);
       this.active = this.countActive();
+      this.retriesWaiting = this.anyWaiting();
+      for (const row of ctx.storage.sql.exec<{ id: string; position: number }>(
+        "SELECT id, position FROM steps WHERE due_at > 0 AND state = 'leased'",
+      )) {
+        this.leased.set(row.id, row.position);
+      }
       this.alarmAt = this.run.status === "running" ? this.earliestLeaseExpiry() : this.run.purgeAt;
       this.leaseFloor = this.earliestLeaseExpiry() ?? Number.POSITIVE_INFINITY;
     }
@@ -380,7 +414,7 @@ export class Checkpoint extends DurableObject<unknown> {
    * step in order if fewer than `parallelism` steps are started and not completed. With nothing
    * to hand out it answers `step: null` with the run's status and when to ask again.
    */
-  async claim(worker: string): Promise<ClaimOutcome> {
+  claim(worker: string): ClaimOutcome | Promise<ClaimOutcome> {
     const who = parseName(workerSchema, worker);
     if (!who.ok) return refuse("invalid_input", who.message);
     const now = this.now();
@@ -401,14 +435,7 @@ export class Checkpoint extends DurableObject<unknown> {
         progress: string | null;
         due_at: number;
       }>(
-        `UPDATE steps SET state = 'leased', due_at = ?1 + lease_ms, attempt = attempt + 1,
-           tries = tries + 1, worker = ?2, started_at = ?1,
-           first_started_at = coalesce(first_started_at, ?1), heartbeat_at = NULL
-         WHERE state = 'queued' AND position = coalesce(
-           (SELECT position FROM steps WHERE due_at > 0 AND state = 'queued' AND due_at <= ?1
-            ORDER BY due_at, position LIMIT 1),
-           ?3)
-         RETURNING id, position, attempt, input, progress, due_at`,
+        this.retriesWaiting ? CLAIM_RETRY_OR_PENDING : CLAIM_PENDING,
         now,
         who.value,
         this.active < run.parallelism && this.nextPending < run.stepCount ? this.nextPending : null,
@@ -422,10 +449,14 @@ export class Checkpoint extends DurableObject<unknown> {
         nextClaimAt: this.nextClaimAt(now),
       });
     }
+    this.leased.set(row.id, row.position);
     // A step's first attempt is the next pending step starting: one more started step.
     if (row.attempt === 1) {
       this.active++;
       this.nextPending = row.position + 1;
+    } else {
+      // A retry was taken: maybe the last one waiting.
+      this.retriesWaiting = this.anyWaiting();
     }
     const { attempt, due_at: leaseExpiresAt } = row;
     this.wake(leaseExpiresAt);
@@ -480,7 +511,11 @@ export class Checkpoint extends DurableObject<unknown> {
    * `attempt` holds its lease. Completing the same attempt again changes nothing and answers the
    * same; any other attempt is refused (`stale_attempt`). The last step completes the run.
    */
-  async complete(stepId: string, attempt: number, output?: JsonValue): Promise<CompleteOutcome> {
+  complete(
+    stepId: string,
+    attempt: number,
+    output?: JsonValue,
+  ): CompleteOutcome | Promise<CompleteOutcome> {
     const ids = parseStepAndAttempt(stepId, attempt);
     if (!ids.ok) return ids;
     // Measured before anything is read or written: a refused output leaves no trace.
@@ -491,18 +526,21 @@ export class Checkpoint extends DurableObject<unknown> {
     if (this.run === null) return noRun();
     const { sql } = this.ctx.storage;
     // The usual case in one statement: the attempt holds the lease (an expired lease was settled
-    // above, and a run that is not running has no leases), so it completes.
-    const completed = sql
-      .exec<{ id: string }>(
+    // above, and a run that is not running has no leases), so it completes. The row is found by
+    // the table's key: from memory while leased, else through the id index.
+    const position = this.leased.get(ids.value.stepId) ?? this.stepRow(ids.value.stepId)?.position;
+    const completed =
+      position !== undefined &&
+      sql.exec(
         `UPDATE steps SET state = 'completed', due_at = 0, output = ?, finished_at = ?
-         WHERE id = ? AND state = 'leased' AND attempt = ? RETURNING id`,
+         WHERE position = ? AND id = ? AND state = 'leased' AND attempt = ?`,
         outputJson.value,
         now,
+        position,
         ids.value.stepId,
         ids.value.attempt,
-      )
-      .toArray()[0];
-    if (completed === undefined) {
+      ).rowsWritten > 0;
+    if (!completed) {
       // Why not: a repeat of a completion (answered as the first was), or a refusal.
       const row = this.stepRow(ids.value.stepId);
       if (row === undefined) return this.done(noStep(ids.value.stepId));
@@ -517,6 +555,7 @@ export class Checkpoint extends DurableObject<unknown> {
       const lease = this.leaseOf(row, ids.value.attempt);
       return this.done(lease.ok ? refuse("stale_attempt", "no lease") : lease);
     }
+    this.leased.delete(ids.value.stepId);
     this.active--;
     // Unfinished steps are the started ones (leased or waiting) and the pending ones.
     if (this.active === 0 && this.nextPending >= this.runRecord().stepCount) {
@@ -524,7 +563,7 @@ export class Checkpoint extends DurableObject<unknown> {
     }
     return this.done({
       ok: true,
-      stepId: completed.id,
+      stepId: ids.value.stepId,
       attempt: ids.value.attempt,
       completedAt: now,
     });
@@ -602,6 +641,7 @@ export class Checkpoint extends DurableObject<unknown> {
       resumes: run.resumes + 1,
     });
     this.active = this.countActive();
+    this.retriesWaiting = this.anyWaiting();
     return this.done({ ok: true, run: summary(this.runRecord()) });
   }
 
@@ -729,7 +769,9 @@ export class Checkpoint extends DurableObject<unknown> {
   private failTry(row: StepRow, at: number, message: string, retryable: boolean): number | null {
     const outcome = decideFailure(policyOf(row), row.tries, at, retryable);
     const { sql } = this.ctx.storage;
+    this.leased.delete(row.id);
     if (outcome.kind === "retry") {
+      this.retriesWaiting = true;
       sql.exec(
         "UPDATE steps SET state = 'queued', due_at = ?, error = ? WHERE position = ?",
         outcome.retryAt,
@@ -758,6 +800,7 @@ export class Checkpoint extends DurableObject<unknown> {
     this.ctx.storage.sql.exec(
       "UPDATE steps SET state = 'stopped', due_at = 0 WHERE due_at > 0 AND state IN ('leased', 'queued')",
     );
+    this.leased.clear();
     const purgeAt = at + run.retentionMs;
     this.storeRun({ ...run, status, updatedAt: at, finishedAt: at, purgeAt, failedStep });
     this.wake(purgeAt);
@@ -813,6 +856,15 @@ export class Checkpoint extends DurableObject<unknown> {
     return low;
   }
 
+  /** Whether a step waits to retry (queued with a due time), from the index. */
+  private anyWaiting(): boolean {
+    return (
+      this.ctx.storage.sql
+        .exec("SELECT 1 FROM steps WHERE due_at > 0 AND state = 'queued' LIMIT 1")
+        .toArray().length > 0
+    );
+  }
+
   private countActive(): number {
     const row = this.ctx.storage.sql
       .exec<{ n: number }>(
@@ -862,13 +914,14 @@ export class Checkpoint extends DurableObject<unknown> {
    * Every method ends here: the decisions and row writes are done, synchronously; only now may
    * it await, to move the alarm earlier when it needs to be.
    */
-  private async done<T>(result: T): Promise<T> {
+  private done<T>(result: T): T | Promise<T> {
     const at = this.wantAlarm;
     this.wantAlarm = null;
     if (at !== null && (this.alarmAt === null || at < this.alarmAt)) {
       this.alarmAt = at;
-      await this.ctx.storage.setAlarm(at);
+      return this.ctx.storage.setAlarm(at).then(() => result);
     }
+    // Nothing to await: answered at once, without a promise for the RPC layer to wait on.
     return result;
   }
 }

@@ -12,6 +12,7 @@ export {
   MAX_PENDING_COMMANDS,
   MAX_REMEMBERED_EVENTS,
   REVIEW_CRON,
+  PRUNE_STEP,
   SENT_HISTORY,
   type DeliveryReport,
   type EventReactorStub,

@@ -22,10 +22,16 @@ import {
 
 /** Commands waiting to be sent, at most; past it, events are refused until the queue drains. */
 export const MAX_PENDING_COMMANDS = 1_000;
-/** Sent commands kept for the outbox view; older ones are deleted as new ones are sent. */
+/**
+ * Sent commands kept for the outbox view, at most. Once full, the oldest PRUNE_STEP are deleted
+ * together (and so with the decisions and event ids below): one statement per that many
+ * writes instead of one per write.
+ */
 export const SENT_HISTORY = 500;
-/** Decisions kept in the log; the oldest is deleted as each new one is written. */
+/** Decisions kept in the log, at most. */
 export const MAX_DECISIONS = 1_000;
+/** Rows one prune deletes from a full table (of sent commands, decisions or event ids). */
+export const PRUNE_STEP = 50;
 /** Decisions one `decisionLog` call returns at most. */
 export const MAX_DECISION_PAGE = 100;
 /** Event ids remembered for dedupe: for 7 days, and at most this many (the oldest drop first). */
@@ -146,6 +152,18 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   /** Mirror the counts of unsent and of sent commands, so no call needs to count them. */
   private pendingCount: number;
   private sentCount: number;
+  /** The next outbox row's `seq`, so a recorded command can be marked sent without a lookup. */
+  private nextSeq: number;
+  /**
+   * The commands recorded and not yet taken by a send, oldest first, while they are exactly
+   * the due pending rows in storage: then delivery sends them from here instead of reading
+   * them back. Null while storage may hold more (after a wake with commands pending, or a failed
+   * send), until the outbox drains.
+   */
+  private unsent: OutboxRow[] | null;
+  /** Event ids and decisions, each kept to its newest rows. */
+  private readonly events: RowidWindow;
+  private readonly decisions: RowidWindow;
   /** The delivery running now, so concurrent triggers share it. */
   private delivering: Promise<DeliveryReport> | null = null;
   /** Until when (real clock) a safety-net delivery is known to be scheduled. */
@@ -160,20 +178,25 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
         payload TEXT NOT NULL, entity TEXT NOT NULL, created_at INTEGER NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
         sent_at INTEGER, last_error TEXT);
-      CREATE INDEX IF NOT EXISTS reactor_outbox_due ON reactor_outbox (next_attempt_at, seq)
-        WHERE sent_at IS NULL;
+      DROP INDEX IF EXISTS reactor_outbox_due;
       CREATE TABLE IF NOT EXISTS reactor_decisions (
         seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, cause TEXT NOT NULL,
         type TEXT NOT NULL, reason TEXT NOT NULL, facts TEXT NOT NULL);`);
-    // No index on event time or decision type: each would cost a write per event, while the
-    // hourly prune and a by-type query scan at most 10,000 and 1,000 rows.
+    // No index on event time, decision type or due time: each would cost a write per event,
+    // while the hourly prune, a by-type query and a retry scan at most 10,000, 1,000 and 1,500
+    // rows (pending commands and sent history).
     const counts = sql
-      .exec<{ pending: number; sent: number }>(
-        `SELECT count(*) - count(sent_at) AS pending, count(sent_at) AS sent FROM reactor_outbox`,
+      .exec<{ pending: number; sent: number; last: number | null }>(
+        `SELECT count(*) - count(sent_at) AS pending, count(sent_at) AS sent, max(seq) AS last
+         FROM reactor_outbox`,
       )
       .one();
     this.pendingCount = counts.pending;
     this.sentCount = counts.sent;
+    this.nextSeq = (counts.last ?? 0) + 1;
+    this.unsent = counts.pending === 0 ? [] : null;
+    this.events = new RowidWindow(sql, "reactor_events", MAX_REMEMBERED_EVENTS);
+    this.decisions = new RowidWindow(sql, "reactor_decisions", MAX_DECISIONS);
   }
 
   /** The one source of time. Tests override it to drive dedupe windows and staleness. */
@@ -196,8 +219,9 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   /**
    * Handles one event: checks it, ignores it if its id was seen, decides, and records state,
    * commands and decisions at once. Answers once they are stored; delivery follows on its own.
+   * Answers without awaiting anything unless a safety-net delivery must be scheduled first.
    */
-  async ingest(input: unknown): Promise<IngestResult> {
+  ingest(input: unknown): IngestResult | Promise<IngestResult> {
     const envelope = parseEnvelope(input);
     if (!envelope.ok) return invalid(envelope.message);
     // A retry is recognised by its id alone, before the domain checks its data again.
@@ -235,8 +259,15 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
       };
     }
     // Before the commit, so an eviction right after it still leaves a delivery scheduled.
-    if (outcome.commands.length > 0) await this.scheduleSafetyNet();
-    const commands = this.record(event.id, outcome, now, event.id);
+    if (outcome.commands.length > 0 && !this.safetyNetScheduled()) {
+      return this.scheduleSafetyNet().then(() => this.commit(event.id, outcome, now));
+    }
+    return this.commit(event.id, outcome, now);
+  }
+
+  /** Records a new event's outcome and starts delivering its commands. */
+  private commit(eventId: string, outcome: Outcome<State>, now: number): IngestResult {
+    const commands = this.record(eventId, outcome, now, eventId);
     if (commands.length > 0) this.ctx.waitUntil(this.deliverOutbox());
     return { ok: true, duplicate: false, commands, decisions: outcome.decisions };
   }
@@ -355,65 +386,99 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
       type: draft.type,
       payload: draft.payload,
     }));
-    this.ctx.storage.transactionSync(() => {
-      const sql = this.ctx.storage.sql;
-      if (eventId !== null) {
-        sql.exec("INSERT INTO reactor_events (id, seen_at) VALUES (?, ?)", eventId, now);
-        // Rowids grow with each insert, so this keeps the newest MAX_REMEMBERED_EVENTS.
-        sql.exec(
-          "DELETE FROM reactor_events WHERE rowid <= last_insert_rowid() - ?",
-          MAX_REMEMBERED_EVENTS,
-        );
-      }
-      for (const command of commands) {
-        sql.exec(
-          `INSERT INTO reactor_outbox (id, type, payload, entity, created_at, next_attempt_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-          command.id,
-          command.type,
-          JSON.stringify(command.payload),
-          command.entity,
-          now,
-          now,
-        );
-      }
-      for (const decision of outcome.decisions) {
-        sql.exec(
-          "INSERT INTO reactor_decisions (at, cause, type, reason, facts) VALUES (?, ?, ?, ?, ?)",
-          now,
-          cause,
-          decision.type,
-          decision.reason,
-          JSON.stringify(decision.facts),
-        );
-      }
-      if (outcome.decisions.length > 0) {
-        sql.exec(
-          "DELETE FROM reactor_decisions WHERE seq <= last_insert_rowid() - ?",
-          MAX_DECISIONS,
-        );
-      }
-      // Last: it also tells the WebSocket clients, which must not hear of a change that rolled back.
-      if (outcome.state !== this.state) this.setState(outcome.state);
-    });
-    this.pendingCount += commands.length;
+    const rows: OutboxRow[] = commands.map((command, index) => ({
+      seq: this.nextSeq + index,
+      id: command.id,
+      type: command.type,
+      payload: JSON.stringify(command.payload),
+      entity: command.entity,
+      created_at: now,
+      attempts: 0,
+      next_attempt_at: now,
+      sent_at: null,
+      last_error: null,
+    }));
+    try {
+      this.ctx.storage.transactionSync(() => this.write(rows, outcome, cause, now, eventId));
+    } catch (error) {
+      // Rolled back: the rowid windows may have counted a prune that did not happen.
+      this.events.reload();
+      this.decisions.reload();
+      throw error;
+    }
+    this.nextSeq += rows.length;
+    this.pendingCount += rows.length;
+    this.unsent?.push(...rows);
     return commands;
   }
 
-  private async deliverDue(): Promise<DeliveryReport> {
+  /** The rows of one `record`, inside its transaction. */
+  private write(
+    rows: OutboxRow[],
+    outcome: Outcome<State>,
+    cause: string,
+    now: number,
+    eventId: string | null,
+  ): void {
     const sql = this.ctx.storage.sql;
+    if (eventId !== null) {
+      sql.exec(
+        "INSERT INTO reactor_events (rowid, id, seen_at) VALUES (?, ?, ?)",
+        this.events.nextRowid(),
+        eventId,
+        now,
+      );
+    }
+    for (const row of rows) {
+      sql.exec(
+        `INSERT INTO reactor_outbox (seq, id, type, payload, entity, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        row.seq,
+        row.id,
+        row.type,
+        row.payload,
+        row.entity,
+        now,
+        now,
+      );
+    }
+    for (const decision of outcome.decisions) {
+      sql.exec(
+        "INSERT INTO reactor_decisions (seq, at, cause, type, reason, facts) VALUES (?, ?, ?, ?, ?, ?)",
+        this.decisions.nextRowid(),
+        now,
+        cause,
+        decision.type,
+        decision.reason,
+        JSON.stringify(decision.facts),
+      );
+    }
+    // Last: it also tells the WebSocket clients, which must not hear of a change that rolled back.
+    if (outcome.state !== this.state) this.setState(outcome.state);
+  }
+
+  /**
+   * The due commands to send next, oldest first: from memory while it holds exactly the due
+   * pending ones, else from storage (the rows no send has taken: a send that is running holds
+   * only rows it took from memory, and runs alone).
+   */
+  private takeDue(): OutboxRow[] {
+    if (this.unsent !== null) return this.unsent.splice(0, DELIVERY_ROWS);
+    return this.ctx.storage.sql
+      .exec<OutboxRow>(
+        `SELECT * FROM reactor_outbox WHERE sent_at IS NULL AND next_attempt_at <= ?
+         ORDER BY next_attempt_at, seq LIMIT ?`,
+        this.now(),
+        DELIVERY_ROWS,
+      )
+      .toArray();
+  }
+
+  private async deliverDue(): Promise<DeliveryReport> {
     let sent = 0;
     let lastError: string | undefined;
     for (;;) {
-      const rows = sql
-        .exec<OutboxRow>(
-          // In the partial index's order, so the read skips the sent history entirely.
-          `SELECT * FROM reactor_outbox WHERE sent_at IS NULL AND next_attempt_at <= ?
-           ORDER BY next_attempt_at, seq LIMIT ?`,
-          this.now(),
-          DELIVERY_ROWS,
-        )
-        .toArray();
+      const rows = this.takeDue();
       if (rows.length === 0) break;
       // Several batches at once: Queues keep no order between batches anyway.
       const batches = intoBatches(rows);
@@ -450,7 +515,11 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   private markSent(rows: OutboxRow[]): void {
     const sql = this.ctx.storage.sql;
     const sentAt = this.now();
-    this.ctx.storage.transactionSync(() => {
+    const total = this.sentCount + rows.length;
+    // Past the cap, the oldest go PRUNE_STEP at a time (as in RowidWindow), plus any further
+    // excess of a large batch: the next prune is PRUNE_STEP sends away.
+    const excess = total > SENT_HISTORY ? total - SENT_HISTORY + PRUNE_STEP - 1 : 0;
+    const mark = () => {
       for (const row of rows) {
         sql.exec(
           "UPDATE reactor_outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE seq = ?",
@@ -458,7 +527,6 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
           row.seq,
         );
       }
-      const excess = this.sentCount + rows.length - SENT_HISTORY;
       if (excess > 0) {
         sql.exec(
           `DELETE FROM reactor_outbox WHERE seq IN
@@ -466,14 +534,21 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
           excess,
         );
       }
-    });
+    };
+    // One statement is atomic by itself; more run in one transaction.
+    if (rows.length === 1 && excess === 0) mark();
+    else this.ctx.storage.transactionSync(mark);
     this.pendingCount -= rows.length;
-    this.sentCount = Math.min(SENT_HISTORY, this.sentCount + rows.length);
+    this.sentCount = total - excess;
+    // Nothing pending: memory and storage agree again.
+    if (this.pendingCount === 0) this.unsent ??= [];
   }
 
   /** A failed batch: each command's next attempt moves out by its backoff, and is scheduled. */
   private async postpone(rows: OutboxRow[], message: string): Promise<void> {
     const now = this.now();
+    // Storage now holds commands due later, which memory does not: read it until it drains.
+    this.unsent = null;
     this.ctx.storage.transactionSync(() => {
       for (const row of rows) {
         this.ctx.storage.sql.exec(
@@ -515,10 +590,14 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
    * needs none (the in-memory note is lost on eviction, and the SDK dedupes the next request).
    */
   private async scheduleSafetyNet(): Promise<void> {
-    if (Date.now() < this.safetyNetUntil) return;
+    if (this.safetyNetScheduled()) return;
     await this.schedule(SAFETY_NET_SECONDS, "deliverOutbox", SAFETY_NET, { idempotent: true });
     // Until a second before it fires: a command recorded after that gets its own.
     this.safetyNetUntil = Date.now() + (SAFETY_NET_SECONDS - 1) * 1000;
+  }
+
+  private safetyNetScheduled(): boolean {
+    return Date.now() < this.safetyNetUntil;
   }
 
   /** Forgets event ids older than the dedupe window. */
@@ -527,6 +606,50 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
       "DELETE FROM reactor_events WHERE seen_at < ?",
       now - DEDUPE_WINDOW_MS,
     );
+    this.events.reload();
+  }
+}
+
+/**
+ * A table kept to its newest `max` rows by rowid, which it hands out in order. Once full, the
+ * oldest PRUNE_STEP rows go in one DELETE, so pruning costs one statement per PRUNE_STEP
+ * inserts. The rowid range is kept in memory (both ends read from the rowid B-tree on wake), so
+ * no insert counts rows.
+ */
+class RowidWindow {
+  /** The oldest rowid that may still be stored, and the next one to hand out. */
+  private oldest = 1;
+  private next = 1;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly table: string,
+    private readonly max: number,
+  ) {
+    this.reload();
+  }
+
+  /** The rowid for the next row; first prunes the oldest rows if the table is full. */
+  nextRowid(): number {
+    // Rows may be missing inside the range (deleted by time), never outside it: the range
+    // overcounts, so the table never holds more than `max`.
+    if (this.next - this.oldest >= this.max) {
+      const keepFrom = this.next - (this.max - PRUNE_STEP);
+      this.sql.exec(`DELETE FROM ${this.table} WHERE rowid < ?`, keepFrom);
+      this.oldest = keepFrom;
+    }
+    return this.next++;
+  }
+
+  /** Reads the range again, after rows were deleted by other means or a write rolled back. */
+  reload(): void {
+    const range = this.sql
+      .exec<{ oldest: number | null; newest: number | null }>(
+        `SELECT min(rowid) AS oldest, max(rowid) AS newest FROM ${this.table}`,
+      )
+      .one();
+    this.next = (range.newest ?? 0) + 1;
+    this.oldest = range.oldest ?? this.next;
   }
 }
 

@@ -1,7 +1,7 @@
 /** Events in: each recorded once, with its state, commands and decisions in one transaction. */
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_COMMAND_BYTES, MAX_REMEMBERED_EVENTS } from "../src/index";
+import { MAX_COMMAND_BYTES, MAX_DECISIONS, MAX_REMEMBERED_EVENTS, PRUNE_STEP } from "../src/index";
 import { competitor, event, freshReactor, published, research } from "./helpers";
 import { testControls } from "./worker";
 
@@ -9,6 +9,26 @@ afterEach(() => {
   testControls.now = null;
   testControls.failSends = 0;
 });
+
+/** Writes `count` rows straight into storage, then evicts, so the object reads them on wake. */
+async function fill(
+  reactor: unknown,
+  count: number,
+  insert: (sql: SqlStorage, i: number) => void,
+): Promise<void> {
+  await runInDurableObject(reactor as DurableObjectStub, (_instance, state) => {
+    for (let i = 0; i < count; i++) insert(state.storage.sql, i);
+  });
+  await evictDurableObject(reactor as DurableObjectStub);
+}
+
+function remembered(reactor: unknown, id: string): Promise<boolean> {
+  return runInDurableObject(
+    reactor as DurableObjectStub,
+    (_instance, state) =>
+      state.storage.sql.exec("SELECT 1 FROM reactor_events WHERE id = ?", id).toArray().length > 0,
+  );
+}
 
 function rows(reactor: unknown, table: string): Promise<number> {
   return runInDurableObject(
@@ -86,26 +106,24 @@ describe("ingest", () => {
     expect(await reactor.ingest(sent)).toMatchObject({ ok: true, duplicate: false });
   });
 
-  it("remembers at most MAX_REMEMBERED_EVENTS ids, dropping the oldest", async () => {
+  it("remembers at most MAX_REMEMBERED_EVENTS ids: once full, the oldest PRUNE_STEP go", async () => {
     const { reactor } = await freshReactor();
-    // Pre-fill the table to the cap rather than sending 10,000 events.
-    await runInDurableObject(reactor as unknown as DurableObjectStub, (_i, state) => {
-      for (let i = 0; i < MAX_REMEMBERED_EVENTS; i++) {
-        state.storage.sql.exec(
-          "INSERT INTO reactor_events (id, seen_at) VALUES (?, ?)",
-          `old-${i}`,
-          Date.now(),
-        );
-      }
-    });
+    // Filled to one below the cap rather than by 10,000 events; the object reads the table anew.
+    await fill(reactor, MAX_REMEMBERED_EVENTS - 1, (sql, i) =>
+      sql.exec("INSERT INTO reactor_events (id, seen_at) VALUES (?, ?)", `old-${i}`, Date.now()),
+    );
     await reactor.ingest(research("t", 0.1));
     expect(await rows(reactor, "reactor_events")).toBe(MAX_REMEMBERED_EVENTS);
-    const oldest = await runInDurableObject(
-      reactor as unknown as DurableObjectStub,
-      (_i, state) =>
-        state.storage.sql.exec("SELECT 1 FROM reactor_events WHERE id = 'old-0'").toArray().length,
-    );
-    expect(oldest).toBe(0);
+    expect(await remembered(reactor, "old-0")).toBe(true);
+    // Full: the next event first drops the oldest PRUNE_STEP ids, in one statement.
+    await reactor.ingest(research("t", 0.1));
+    expect(await rows(reactor, "reactor_events")).toBe(MAX_REMEMBERED_EVENTS - PRUNE_STEP + 1);
+    expect(await remembered(reactor, `old-${PRUNE_STEP - 1}`)).toBe(false);
+    expect(await remembered(reactor, `old-${PRUNE_STEP}`)).toBe(true);
+    // And after a wake, the window is read back from storage: still full to the same bound.
+    await evictDurableObject(reactor as unknown as DurableObjectStub);
+    for (let i = 0; i < PRUNE_STEP; i++) await reactor.ingest(research("t", 0.1));
+    expect(await rows(reactor, "reactor_events")).toBe(MAX_REMEMBERED_EVENTS - PRUNE_STEP + 1);
   });
 
   it("refuses an invalid event and records nothing", async () => {
@@ -136,16 +154,18 @@ describe("the decision log", () => {
     ]);
     expect(await reactor.decisionLog({ limit: 1 })).toHaveLength(1);
 
-    await runInDurableObject(reactor as unknown as DurableObjectStub, (_i, state) => {
-      for (let i = 0; i < 1_000; i++) {
-        state.storage.sql.exec(
-          "INSERT INTO reactor_decisions (at, cause, type, reason, facts) VALUES (0, 'x', 'filler', 'r', '{}')",
-        );
-      }
-    });
+    await fill(reactor, MAX_DECISIONS - 4, (sql) =>
+      sql.exec(
+        "INSERT INTO reactor_decisions (at, cause, type, reason, facts) VALUES (0, 'x', 'filler', 'r', '{}')",
+      ),
+    );
     await reactor.ingest(research("c", 0.1));
-    expect(await rows(reactor, "reactor_decisions")).toBe(1_000);
-    expect((await reactor.decisionLog({ limit: 1 }))[0]?.facts).toMatchObject({ topic: "c" });
+    expect(await rows(reactor, "reactor_decisions")).toBe(MAX_DECISIONS);
+    await reactor.ingest(research("d", 0.1));
+    expect(await rows(reactor, "reactor_decisions")).toBe(MAX_DECISIONS - PRUNE_STEP + 1);
+    // The oldest went: the three real decisions written before the filler.
+    expect(await reactor.decisionLog({ type: "draft-content" })).toEqual([]);
+    expect((await reactor.decisionLog({ limit: 1 }))[0]?.facts).toMatchObject({ topic: "d" });
   });
 });
 

@@ -2,12 +2,19 @@
 import {
   createExecutionContext,
   createMessageBatch,
+  evictDurableObject,
   getQueueResult,
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_PENDING_COMMANDS, retryDelayMs, type Command } from "../src/index";
+import {
+  MAX_PENDING_COMMANDS,
+  PRUNE_STEP,
+  SENT_HISTORY,
+  retryDelayMs,
+  type Command,
+} from "../src/index";
 import { receiveCommands, receivedCommands } from "./consumer";
 import { freshReactor, published, research } from "./helpers";
 import { testControls } from "./worker";
@@ -97,7 +104,7 @@ describe("delivery", () => {
   it("refuses events while MAX_PENDING_COMMANDS wait, and accepts them again once delivered", async () => {
     const { reactor } = await freshReactor();
     testControls.failSends = Number.MAX_SAFE_INTEGER;
-    await runInDurableObject(reactor as unknown as DurableObjectStub, (instance, state) => {
+    await runInDurableObject(reactor as unknown as DurableObjectStub, (_instance, state) => {
       for (let i = 0; i < MAX_PENDING_COMMANDS; i++) {
         state.storage.sql.exec(
           `INSERT INTO reactor_outbox (id, type, payload, entity, created_at, next_attempt_at)
@@ -105,30 +112,53 @@ describe("delivery", () => {
           `filler/${i}`,
         );
       }
-      (instance as unknown as { pendingCount: number }).pendingCount = MAX_PENDING_COMMANDS;
     });
+    // On wake the object counts them (and tries to send them, which fails).
+    await evictDurableObject(reactor as unknown as DurableObjectStub);
     const refused = await reactor.ingest(published("post-1"));
     expect(refused).toMatchObject({ ok: false, error: { code: "backlogged" } });
     testControls.failSends = 0;
+    // Past every retry the failed wake-up delivery set.
+    testControls.now = Date.now() + 60_000;
     expect(await reactor.deliverOutbox()).toMatchObject({ pending: 0 });
     expect(await reactor.ingest(published("post-1"))).toMatchObject({ ok: true, duplicate: false });
   });
 
-  it("keeps only the latest 500 sent commands", async () => {
+  it("keeps at most SENT_HISTORY sent commands, the newest, pruned PRUNE_STEP at a time", async () => {
     const { reactor } = await freshReactor();
-    await Promise.all(Array.from({ length: 520 }, (_, i) => reactor.ingest(published(`p-${i}`))));
-    await reactor.deliverOutbox();
-    const sentRows = await runInDurableObject(
-      reactor as unknown as DurableObjectStub,
-      (_i, state) =>
-        state.storage.sql
-          .exec<{ n: number }>("SELECT count(*) AS n FROM reactor_outbox WHERE sent_at IS NOT NULL")
-          .one().n,
-    );
-    expect(sentRows).toBe(500);
+    const ids: string[] = [];
+    const sentRows = () =>
+      runInDurableObject(
+        reactor as unknown as DurableObjectStub,
+        (_i, state) =>
+          state.storage.sql
+            .exec<{ n: number }>(
+              "SELECT count(*) AS n FROM reactor_outbox WHERE sent_at IS NOT NULL",
+            )
+            .one().n,
+      );
+    const send = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const result = await reactor.ingest(published(`p-${ids.length}`));
+        if (!result.ok || result.duplicate) throw new Error(JSON.stringify(result));
+        ids.push(...result.commands.map((command) => command.id));
+        await reactor.deliverOutbox();
+      }
+    };
+    await send(SENT_HISTORY);
+    expect(await sentRows()).toBe(SENT_HISTORY);
+    // One more send prunes the oldest PRUNE_STEP together.
+    await send(1);
+    expect(await sentRows()).toBe(SENT_HISTORY - PRUNE_STEP + 1);
     const sent = await reactor.outboxStatus({ status: "sent", limit: 1000 });
-    expect(sent[0]?.id).toMatch(/^evt-.*\/0$/);
-    expect(sent).toHaveLength(500);
+    expect(sent.map((command) => command.id)).toEqual(
+      ids.slice(-(SENT_HISTORY - PRUNE_STEP + 1)).toReversed(),
+    );
+    // Never more than the cap, whenever it is looked at.
+    await send(PRUNE_STEP - 1);
+    expect(await sentRows()).toBe(SENT_HISTORY);
+    await send(1);
+    expect(await sentRows()).toBe(SENT_HISTORY - PRUNE_STEP + 1);
     expect(await reactor.outboxStatus()).toEqual([]);
   });
 });

@@ -21,7 +21,8 @@ const TWO_TO_32 = 2 ** 32;
  * bucketOf("new-checkout", "user-42") < 30_000; // in a 30% rollout?
  */
 export function bucketOf(flagKey: string, targetingKey: string): number {
-  const length = encodeUtf8(`${flagKey}:${targetingKey}`);
+  // Encoded in three parts rather than joined first: no string is built per evaluation.
+  const length = encodeUtf8(targetingKey, encodeUtf8(":", encodeUtf8(flagKey, 0)));
   const hash = murmur3Prefix(scratch, length, 0);
   // hash x 100,000 < 2^49 and dividing by a power of two is exact: no float error, no modulo bias.
   return Math.floor((hash * BUCKETS) / TWO_TO_32);
@@ -78,13 +79,18 @@ function rotateLeft(x: number, bits: number): number {
 let scratch = new Uint8Array(256);
 
 /**
- * Writes `text` as UTF-8 into `scratch` (grown when needed) and returns its length in bytes:
- * the bytes `TextEncoder` would give, a lone surrogate included (as U+FFFD, EF BF BD).
+ * Writes `text` as UTF-8 into `scratch` from byte `start` (growing it, keeping the bytes before
+ * `start`, when needed) and returns where the bytes end: the bytes `TextEncoder` would give, a
+ * lone surrogate included (as U+FFFD, EF BF BD).
  */
-export function encodeUtf8(text: string): number {
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+export function encodeUtf8(text: string, start = 0): number {
+  if (scratch.length < start + text.length * 3) {
+    const grown = new Uint8Array(start + text.length * 3);
+    grown.set(scratch.subarray(0, start));
+    scratch = grown;
+  }
   const out = scratch;
-  let n = 0;
+  let n = start;
   for (let i = 0; i < text.length; i++) {
     let code = text.charCodeAt(i);
     if (code < 0x80) {

@@ -72,6 +72,13 @@ describe("bucketOf", () => {
     );
   });
 
+  it("is the formula when a targeting key outgrows the encoding buffer after the flag key", () => {
+    // Longer than any key before it in this file, so the buffer grows after the flag key's bytes.
+    const key = "ü".repeat(5_000);
+    const hash = murmur3(utf8(`new-checkout:${key}`));
+    expect(bucketOf("new-checkout", key)).toBe(Math.floor((hash * BUCKETS) / 2 ** 32));
+  });
+
   it("is the formula for any flag key and targeting key", () => {
     fc.assert(
       fc.property(fc.string({ unit: "binary" }), fc.string({ unit: "binary" }), (flag, key) => {

@@ -459,8 +459,8 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
 
   /**
    * The due commands to send next, oldest first: from memory while it holds exactly the due
-   * pending ones, else from storage (the rows no send has taken: a send that is running holds
-   * only rows it took from memory, and runs alone).
+   * pending ones, else from storage. One delivery runs at a time, and it takes more rows only
+   * once the last ones were marked sent or postponed, so no row is handed out twice.
    */
   private takeDue(): OutboxRow[] {
     if (this.unsent !== null) return this.unsent.splice(0, DELIVERY_ROWS);

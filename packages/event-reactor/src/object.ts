@@ -516,9 +516,7 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
     const sql = this.ctx.storage.sql;
     const sentAt = this.now();
     const total = this.sentCount + rows.length;
-    // Past the cap, the oldest go PRUNE_STEP at a time (as in RowidWindow), plus any further
-    // excess of a large batch: the next prune is PRUNE_STEP sends away.
-    const excess = total > SENT_HISTORY ? total - SENT_HISTORY + PRUNE_STEP - 1 : 0;
+    const excess = rowsToPrune(total, SENT_HISTORY);
     const mark = () => {
       for (const row of rows) {
         sql.exec(
@@ -611,6 +609,15 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
 }
 
 /**
+ * How many of the oldest rows to delete from a table that holds `count` with the write just
+ * made: none up to `max`; past it, PRUNE_STEP (more if one write took it further), so the
+ * next prune is PRUNE_STEP writes away. Every capped table prunes by this one rule.
+ */
+function rowsToPrune(count: number, max: number): number {
+  return count > max ? count - (max - PRUNE_STEP + 1) : 0;
+}
+
+/**
  * A table kept to its newest `max` rows by rowid, which it hands out in order. Once full, the
  * oldest PRUNE_STEP rows go in one DELETE, so pruning costs one statement per PRUNE_STEP
  * inserts. The rowid range is kept in memory (both ends read from the rowid B-tree on wake), so
@@ -633,10 +640,10 @@ class RowidWindow {
   nextRowid(): number {
     // Rows may be missing inside the range (deleted by time), never outside it: the range
     // overcounts, so the table never holds more than `max`.
-    if (this.next - this.oldest >= this.max) {
-      const keepFrom = this.next - (this.max - PRUNE_STEP);
-      this.sql.exec(`DELETE FROM ${this.table} WHERE rowid < ?`, keepFrom);
-      this.oldest = keepFrom;
+    const excess = rowsToPrune(this.next - this.oldest + 1, this.max);
+    if (excess > 0) {
+      this.oldest += excess;
+      this.sql.exec(`DELETE FROM ${this.table} WHERE rowid < ?`, this.oldest);
     }
     return this.next++;
   }

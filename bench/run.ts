@@ -36,6 +36,9 @@ const DEFAULT_CALLS = MAX_CALLS;
 const DEFAULT_ROUNDS = 5;
 // Calls per row in the untimed pass before round 1.
 const WARMUP_PASS_CALLS = 1_000;
+// Each row's timed calls are made in this many slices, taking turns with the other rows of its
+// group (see "Pairing" in README.md).
+const SLICES = 8;
 
 const { values: args } = parseArgs({
   options: {
@@ -91,18 +94,17 @@ try {
   console.error(`untimed warm-up pass: ${Math.min(callsPerRow, WARMUP_PASS_CALLS)} calls per row`);
   for (const row of unique(groups.flat())) {
     for (const inFlight of IN_FLIGHT) {
-      await measure(row, inFlight, Math.min(callsFor(row), WARMUP_PASS_CALLS));
+      await measure([row], inFlight, Math.min(callsPerRow, WARMUP_PASS_CALLS), 1);
     }
   }
   const samples: Sample[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const [group, members] of groups.entries()) {
       for (const inFlight of IN_FLIGHT) {
-        for (const row of members) {
-          const measured = await measure(row, inFlight, callsFor(row));
+        for (const measured of await measure(members, inFlight, callsPerRow, SLICES)) {
           samples.push({ ...measured, round, group });
           console.error(
-            `  round ${round}/${rounds}  ${row.name} @${inFlight}: ${format(measured.opsPerSec, 0)} ops/s`,
+            `  round ${round}/${rounds}  ${measured.row} @${inFlight}: ${format(measured.opsPerSec, 0)} ops/s`,
           );
         }
       }
@@ -199,12 +201,12 @@ function selectRows(all: RowInfo[], only: string | undefined): RowInfo[] {
 }
 
 /**
- * What each round measures, one group after another: a floor's group is its ceiling, the floor,
- * the pattern rows that name it, the floor and ceiling again, then the rows' baselines. Each
- * pattern row's ratios come from measurements seconds apart, and its references are measured
- * on both sides of it, so a machine that speeds up or slows down across the group affects row and
- * reference alike. Rows no floor's group holds (a ceiling or baseline chosen alone with --only)
- * are measured between two runs of their ceiling.
+ * What each round measures together: a floor's group is its ceiling, the floor, the pattern rows
+ * that name it, then the rows' baselines (and their ceilings). The rows of a group take turns in
+ * short slices (`measure`), so each pattern row's ratios come from measurements interleaved with
+ * its references', and a machine that speeds up or slows down during the group moves them alike.
+ * Rows no floor's group holds (a ceiling or baseline chosen alone with --only) are measured with
+ * their ceiling.
  */
 function pairingGroups(rows: RowInfo[]): RowInfo[][] {
   const named = (name: string): RowInfo => {
@@ -227,23 +229,14 @@ function pairingGroups(rows: RowInfo[]): RowInfo[][] {
     const baselines = unique(
       patterns.flatMap((row) => (row.baseline === null ? [] : [named(row.baseline)])),
     );
-    const references = [ceilingOf(floor), floor];
-    const otherCeilings = unique(baselines.map(ceilingOf)).filter(
-      (ceiling) => ceiling !== references[0],
+    groups.push(
+      unique([ceilingOf(floor), floor, ...patterns, ...baselines.map(ceilingOf), ...baselines]),
     );
-    groups.push([
-      ...references,
-      ...patterns,
-      ...references.toReversed(),
-      ...otherCeilings,
-      ...baselines,
-    ]);
   }
   const grouped = new Set(groups.flat());
   const rest = rows.filter((row) => !grouped.has(row));
   for (const ceiling of unique(rest.map(ceilingOf))) {
-    const beside = rest.filter((row) => row !== ceiling && ceilingOf(row) === ceiling);
-    groups.push(beside.length === 0 ? [ceiling] : [ceiling, ...beside, ceiling]);
+    groups.push(unique([ceiling, ...rest.filter((row) => ceilingOf(row) === ceiling)]));
   }
   return groups;
 }
@@ -252,36 +245,67 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-/** Timed calls for a row: the run's N, or fewer where the row asks for fewer. */
-function callsFor(row: RowInfo): number {
-  return Math.min(callsPerRow, row.maxCalls ?? callsPerRow);
-}
-
-/** One run of `calls` calls on a fresh object (or objects), timed from Node. */
+/**
+ * One run of each row in `rows` on a fresh object (or objects): its calls (`calls`, or fewer
+ * where the row asks for fewer) in `slices` slices, the rows taking turns slice by slice, in
+ * order and then in reverse, so none is always first after another. Each slice is timed from
+ * Node; a row's ops/s is its calls over the sum of its slices' times.
+ */
 async function measure(
-  row: RowInfo,
+  rows: RowInfo[],
   inFlight: number,
   calls: number,
-): Promise<Omit<Sample, "round" | "group">> {
+  slices: number,
+): Promise<Omit<Sample, "round" | "group">[]> {
   // A fresh object per run: no state, stats or limit carried over from another run.
-  const target = { row: row.name, object: `${row.name}@${inFlight}#${++runsStarted}` };
-  await call("POST", "/prepare", { ...target, warmup: WARMUP_CALLS, inFlight });
-  const started = performance.now();
-  await call("POST", "/run", { ...target, calls, inFlight });
-  const seconds = (performance.now() - started) / 1000;
-  const stats = await call<{ rowsRead: number; rowsWritten: number }>("GET", "/stats", {
-    ...target,
-    calls,
-  });
-  await call("POST", "/release", { ...target, calls, warmup: WARMUP_CALLS });
-  return {
-    row: row.name,
-    inFlight,
-    calls,
-    opsPerSec: calls / seconds,
-    rowsRead: stats.rowsRead,
-    rowsWritten: stats.rowsWritten,
-  };
+  const runs = rows.map((row) => ({
+    row,
+    object: `${row.name}@${inFlight}#${++runsStarted}`,
+    calls: Math.min(calls, row.maxCalls ?? calls),
+    made: 0,
+    seconds: 0,
+  }));
+  for (const run of runs) {
+    await call("POST", "/prepare", {
+      row: run.row.name,
+      object: run.object,
+      warmup: WARMUP_CALLS,
+      inFlight,
+    });
+  }
+  for (let slice = 0; slice < slices; slice++) {
+    for (const run of slice % 2 === 0 ? runs : runs.toReversed()) {
+      // Slices differ by at most one call; together they make exactly the run's calls.
+      const sliceCalls =
+        Math.floor((run.calls * (slice + 1)) / slices) - Math.floor((run.calls * slice) / slices);
+      if (sliceCalls === 0) continue;
+      const started = performance.now();
+      await call("POST", "/run", {
+        row: run.row.name,
+        object: run.object,
+        calls: sliceCalls,
+        first: run.made,
+        inFlight,
+      });
+      run.seconds += (performance.now() - started) / 1000;
+      run.made += sliceCalls;
+    }
+  }
+  const measured: Omit<Sample, "round" | "group">[] = [];
+  for (const run of runs) {
+    const target = { row: run.row.name, object: run.object, calls: run.calls };
+    const stats = await call<{ rowsRead: number; rowsWritten: number }>("GET", "/stats", target);
+    await call("POST", "/release", { ...target, warmup: WARMUP_CALLS });
+    measured.push({
+      row: run.row.name,
+      inFlight,
+      calls: run.calls,
+      opsPerSec: run.calls / run.seconds,
+      rowsRead: stats.rowsRead,
+      rowsWritten: stats.rowsWritten,
+    });
+  }
+  return measured;
 }
 
 /** One request to the bench Worker; throws with the Worker's error text on failure. */

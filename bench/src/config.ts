@@ -95,7 +95,7 @@ export interface RowInfo {
   maxRowsWrittenPerOp: number | null;
   /** Each call goes to an object never called before, as the first call for a new key does. */
   freshObjectPerCall: boolean;
-  /** Fewer calls than the run's N, for rows whose every call is costly (a new object each). */
+  /** Fewer calls than the run's N: see `maxCalls` in rows.ts. */
   maxCalls: number | null;
 }
 

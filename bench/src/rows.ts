@@ -20,6 +20,11 @@ interface Measured<T extends Benched> {
   namespace: (env: Env) => DurableObjectNamespace<T>;
   /** One timed call. Throws if the result is not the one the row claims to measure. */
   op: (object: DurableObjectStub<T>) => Promise<unknown>;
+  /**
+   * Calls per run when fewer than the run's N are wanted: a cold-key row's every call creates a
+   * database; a row whose object holds a fixed amount of work must not run out of it.
+   */
+  maxCalls?: number;
 }
 
 /** Which objects the calls go to: one per run (the default), or a new one for every call. */
@@ -36,8 +41,6 @@ type Objects<T extends Benched> =
        * new key does. Its rows counted include the object's start-up.
        */
       freshObjectPerCall: true;
-      /** Calls per run when fewer than the run's N are enough: every call creates a database. */
-      maxCalls?: number;
     };
 
 /** A pattern's hot path: judged against its floor, its baseline and its declared writes. */
@@ -63,8 +66,11 @@ export type ReferencePath<T extends Benched> = Measured<T> &
 export interface Row extends RowInfo {
   /** Untimed: setup and warm-up calls, then the row counters zeroed. */
   prepare(env: Env, objectName: string, warmupCalls: number, inFlight: number): Promise<void>;
-  /** The timed calls: `calls` in all, at most `inFlight` outstanding at once. */
-  run(env: Env, objectName: string, calls: number, inFlight: number): Promise<void>;
+  /**
+   * Timed calls `first` to `first + calls - 1` of a run (its calls come in slices), at most
+   * `inFlight` outstanding at once.
+   */
+  run(env: Env, objectName: string, first: number, calls: number, inFlight: number): Promise<void>;
   /** Rows counted since `prepare`, over every object the run's `calls` calls went to. */
   stats(env: Env, objectName: string, calls: number): Promise<StorageStats>;
   /** Evicts every object the run used (warm-up included), so none lingers into the next run. */
@@ -120,7 +126,7 @@ function row<T extends Benched>(
     baseline: info.baseline ?? null,
     maxRowsWrittenPerOp: info.maxRowsWrittenPerOp ?? null,
     freshObjectPerCall: fresh,
-    maxCalls: path.freshObjectPerCall === true ? (path.maxCalls ?? null) : null,
+    maxCalls: path.maxCalls ?? null,
 
     // The warm-up runs at the timed run's in-flight count: an object's first burst of concurrent
     // calls is slower than the ones after it, and cost up to 10% of a timed run at 64 in flight
@@ -141,9 +147,13 @@ function row<T extends Benched>(
       await statsView(object).benchResetStats();
     },
 
-    async run(env, objectName, calls, inFlight) {
+    async run(env, objectName, first, calls, inFlight) {
       if (fresh) {
-        await runLanes((index) => path.op(objectFor(env, objectName, index)), calls, inFlight);
+        await runLanes(
+          (index) => path.op(objectFor(env, objectName, first + index)),
+          calls,
+          inFlight,
+        );
         return;
       }
       const object = objectFor(env, objectName, 0);

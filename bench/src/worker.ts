@@ -5,7 +5,8 @@
  * - `GET  /rows`: the registered rows (`RowInfo`), in table order.
  * - `POST /prepare?row&object&warmup&inFlight`: untimed setup and warm-up calls, then zeroes the
  *   counters.
- * - `POST /run?row&object&calls&inFlight`: the timed calls. Nothing else, so Node can time it.
+ * - `POST /run?row&object&calls&first&inFlight`: timed calls `first` to `first + calls - 1` of the
+ *   run (a run's calls come in slices). Nothing else, so Node can time it.
  * - `GET  /stats?row&object&calls`: the storage rows counted since /prepare.
  * - `POST /release?row&object&calls&warmup`: evicts the run's objects.
  */
@@ -27,7 +28,13 @@ export default {
           await row.prepare(env, object, count(url, "warmup"), count(url, "inFlight"));
           return new Response(null, { status: 204 });
         case "/run":
-          await row.run(env, object, count(url, "calls"), count(url, "inFlight"));
+          await row.run(
+            env,
+            object,
+            count(url, "first"),
+            count(url, "calls"),
+            count(url, "inFlight"),
+          );
           return new Response(null, { status: 204 });
         case "/stats":
           return Response.json(await row.stats(env, object, count(url, "calls")));

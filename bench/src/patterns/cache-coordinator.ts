@@ -54,10 +54,11 @@ export class BenchCoordinator extends CacheCoordinator<unknown> {
 }
 
 /**
- * The floor of both paths: their exact signatures doing only the writes their guarantees need,
- * with no validation and no caps. `register` inserts the key's store row and its tag row;
- * `invalidate` takes the key's registrations out and writes the purge and its one call to the
- * outbox, arming the alarm once.
+ * The floor of both paths: their exact signatures doing only the storage work their guarantees
+ * need, with no validation. `register` looks up the stores already holding the key (the key cap
+ * needs to know whether the key is new, as the storage sidecar's `set` floor reads the size the
+ * byte cap needs) and inserts the key's store row and its tag row; `invalidate` takes the key's
+ * registrations out and writes the purge and its one call to the outbox, arming the alarm once.
  */
 export class CoordinatorFloor extends DurableObject<unknown> {
   private alarmSet = false;
@@ -69,6 +70,7 @@ export class CoordinatorFloor extends DurableObject<unknown> {
 
   register(registration: Registration): RegisterOutcome {
     const sql = this.ctx.storage.sql;
+    sql.exec("SELECT store FROM cached WHERE key = ?", registration.key).toArray();
     sql.exec(
       "INSERT OR IGNORE INTO cached (key, store) VALUES (?, ?)",
       registration.key,
@@ -80,7 +82,10 @@ export class CoordinatorFloor extends DurableObject<unknown> {
     return { ok: true };
   }
 
-  async invalidate(key: string, _options: PurgeOptions = {}): Promise<InvalidateOutcome> {
+  invalidate(
+    key: string,
+    _options: PurgeOptions = {},
+  ): InvalidateOutcome | Promise<InvalidateOutcome> {
     const sql = this.ctx.storage.sql;
     const stores = sql
       .exec<{ store: string }>("DELETE FROM cached WHERE key = ? RETURNING store", key)
@@ -103,11 +108,12 @@ export class CoordinatorFloor extends DurableObject<unknown> {
         now + 3_600_000,
       );
     });
+    const queued = { ok: true, purgeId: id, keys: 1, calls: stores.length } as const;
     if (!this.alarmSet) {
       this.alarmSet = true;
-      await this.ctx.storage.setAlarm(now + 3_600_000);
+      return this.ctx.storage.setAlarm(now + 3_600_000).then(() => queued);
     }
-    return { ok: true, purgeId: id, keys: 1, calls: stores.length };
+    return queued;
   }
 
   override alarm(): void {}
@@ -151,8 +157,21 @@ export class NaiveCoordinator extends DurableObject<unknown> {
   }
 }
 
-/** Keys for the timed calls: each row's setup starts them again. */
-let nextKey = 0;
+/**
+ * The next key number for each run's object: the rows of a group take turns (see run.ts), so
+ * each object counts its own keys, from 0 after its setup.
+ */
+const nextKeys = new Map<string, number>();
+type KeyedObject = { readonly id: DurableObjectId };
+const objectKey = (object: KeyedObject) => object.id.toString();
+function startKeys(object: KeyedObject): void {
+  nextKeys.set(objectKey(object), 0);
+}
+function nextKey(object: KeyedObject): number {
+  const key = nextKeys.get(objectKey(object)) ?? 0;
+  nextKeys.set(objectKey(object), key + 1);
+  return key;
+}
 
 async function expectRegistered(outcome: Promise<RegisterOutcome>): Promise<void> {
   const result = await outcome;
@@ -166,8 +185,8 @@ async function expectQueued(outcome: Promise<InvalidateOutcome>): Promise<void> 
   }
 }
 
-const newRegistration = (): Registration => ({
-  key: `key-${nextKey++}`,
+const newRegistration = (object: KeyedObject): Registration => ({
+  key: `key-${nextKey(object)}`,
   store: STORE,
   tags: [TAG],
 });
@@ -181,19 +200,15 @@ export const CACHE_COORDINATOR_ROWS: Row[] = [
     name: REGISTER_FLOOR,
     ceiling: "write",
     namespace: (env) => env.CACHE_COORDINATOR_FLOOR,
-    setup: async () => {
-      nextKey = 0;
-    },
-    op: (floor) => expectRegistered(floor.register(newRegistration())),
+    setup: async (floor) => startKeys(floor),
+    op: (floor) => expectRegistered(floor.register(newRegistration(floor))),
   }),
   baselineRow({
     name: REGISTER_BASELINE,
     ceiling: "write",
     namespace: (env) => env.CACHE_COORDINATOR_BASELINE,
-    setup: async () => {
-      nextKey = 0;
-    },
-    op: (naive) => expectRegistered(naive.register(newRegistration())),
+    setup: async (naive) => startKeys(naive),
+    op: (naive) => expectRegistered(naive.register(newRegistration(naive))),
   }),
   hotPath({
     name: "cache-coordinator/register",
@@ -203,10 +218,8 @@ export const CACHE_COORDINATOR_ROWS: Row[] = [
     // The key's store row, its tag row and the tag's by-key index entry.
     maxRowsWrittenPerOp: 3,
     namespace: (env) => env.CACHE_COORDINATOR,
-    setup: async () => {
-      nextKey = 0;
-    },
-    op: (coordinator) => expectRegistered(coordinator.register(newRegistration())),
+    setup: async (coordinator) => startKeys(coordinator),
+    op: (coordinator) => expectRegistered(coordinator.register(newRegistration(coordinator))),
   }),
   floorRow({
     name: INVALIDATE_FLOOR,
@@ -214,9 +227,9 @@ export const CACHE_COORDINATOR_ROWS: Row[] = [
     namespace: (env) => env.CACHE_COORDINATOR_FLOOR,
     setup: async (floor) => {
       await floor.benchSeed(SEEDED_KEYS);
-      nextKey = 0;
+      startKeys(floor);
     },
-    op: (floor) => expectQueued(floor.invalidate(`inv-${nextKey++}`)),
+    op: (floor) => expectQueued(floor.invalidate(`inv-${nextKey(floor)}`)),
   }),
   hotPath({
     name: "cache-coordinator/invalidate",
@@ -228,8 +241,8 @@ export const CACHE_COORDINATOR_ROWS: Row[] = [
     namespace: (env) => env.CACHE_COORDINATOR,
     setup: async (coordinator) => {
       await coordinator.benchSeed(SEEDED_KEYS);
-      nextKey = 0;
+      startKeys(coordinator);
     },
-    op: (coordinator) => expectQueued(coordinator.invalidate(`inv-${nextKey++}`)),
+    op: (coordinator) => expectQueued(coordinator.invalidate(`inv-${nextKey(coordinator)}`)),
   }),
 ];

@@ -290,7 +290,10 @@ export class CacheCoordinator<Env = unknown> extends DurableObject<Env> {
    * returns at once; `status(purgeId)` follows them. A hard purge forgets the key's registrations
    * (the outbox now owes the purge), so a store that caches it again registers it again.
    */
-  async invalidate(key: string, options: PurgeOptions = {}): Promise<InvalidateOutcome> {
+  invalidate(
+    key: string,
+    options: PurgeOptions = {},
+  ): InvalidateOutcome | Promise<InvalidateOutcome> {
     const validKey = parseKey(key);
     if (!validKey.ok) return reject("invalid_request", validKey.message);
     const mode = parseMode(options);
@@ -545,14 +548,14 @@ export class CacheCoordinator<Env = unknown> extends DurableObject<Env> {
    * hard purge also forgets the purged keys' registrations. `storeRowsTaken`: the caller has
    * already deleted the keys' store rows (the ones `byStore` lists), to be put back if refused.
    */
-  private async enqueue(
+  private enqueue(
     kind: PurgeStatus["kind"],
     target: string,
     mode: PurgeMode,
     keys: string[],
     byStore: Map<string, string[]>,
     storeRowsTaken = false,
-  ): Promise<InvalidateOutcome> {
+  ): InvalidateOutcome | Promise<InvalidateOutcome> {
     if (byStore.size === 0) return { ok: true, purgeId: null, keys: 0, calls: 0 };
     const sql = this.ctx.storage.sql;
     const batches = [...byStore].map(
@@ -605,11 +608,13 @@ export class CacheCoordinator<Env = unknown> extends DurableObject<Env> {
       }
       this.keyCount -= keys.length;
     }
+    const queued: InvalidateOutcome = { ok: true, purgeId: id, keys: keys.length, calls };
     if (this.alarmAt === null || dueAt < this.alarmAt) {
       this.alarmAt = dueAt;
-      await this.ctx.storage.setAlarm(dueAt);
+      return this.ctx.storage.setAlarm(dueAt).then(() => queued);
     }
-    return { ok: true, purgeId: id, keys: keys.length, calls };
+    // No alarm to move: answered at once, without a promise for the RPC layer to wait on.
+    return queued;
   }
 
   /** Arms the alarm for the earliest pending call, or clears it when none is pending. */

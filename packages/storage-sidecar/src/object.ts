@@ -151,19 +151,22 @@ export class StorageSidecar extends DurableObject<unknown> {
   }
 
   /** The value stored under `key`; `found: false` (and `value: null`) when there is none. */
-  async get(key: string): Promise<GetResult> {
+  get(key: string): GetResult | Promise<GetResult> {
     const bad = checkKey(key);
     if (bad) return bad;
     const row = this.schemaReady
       ? this.sql.exec<{ value: string }>("SELECT value FROM kv WHERE key = ?", key).toArray()[0]
       : undefined;
-    await this.touch(false);
-    if (row === undefined) return { ok: true, found: false, value: null };
-    return { ok: true, found: true, value: JSON.parse(row.value) as JsonValue };
+    return this.answer(
+      false,
+      row === undefined
+        ? { ok: true, found: false, value: null }
+        : { ok: true, found: true, value: JSON.parse(row.value) as JsonValue },
+    );
   }
 
   /** Stores `value` (JSON, at most 1 MiB) under `key`, replacing what was there. */
-  async set(key: string, value: JsonValue): Promise<SetResult> {
+  set(key: string, value: JsonValue): SetResult | Promise<SetResult> {
     const bad = checkKey(key);
     if (bad) return bad;
     const encoded = encodeValue(value);
@@ -183,8 +186,7 @@ export class StorageSidecar extends DurableObject<unknown> {
     );
     if (old === undefined) this.keyCount++;
     this.keyBytes += encoded.bytes - (old?.bytes ?? 0);
-    await this.touch(true);
-    return { ok: true, created: old === undefined, bytes: encoded.bytes };
+    return this.answer(true, { ok: true, created: old === undefined, bytes: encoded.bytes });
   }
 
   /** Deletes `key`; `deleted` says whether it was there. */
@@ -459,10 +461,23 @@ export class StorageSidecar extends DurableObject<unknown> {
    * Keeps `deadline >= now + ttl` for a call at `now`. Reads of an empty sidecar (`changed`
    * false, no deadline) leave it empty rather than start a timer for nothing.
    */
-  private async touch(changed: boolean): Promise<void> {
-    if (!changed && this.deadline === null) return;
+  /**
+   * Moves the idle deadline on if this call's use of the sidecar needs it; null when it need not
+   * move, so the call has nothing to wait for.
+   */
+  private touch(changed: boolean): Promise<void> | null {
+    if (!changed && this.deadline === null) return null;
     const next = nextDeadline(this.deadline, this.now(), this.ttlMs);
-    if (next !== null) await this.moveDeadline(next);
+    return next === null ? null : this.moveDeadline(next);
+  }
+
+  /**
+   * `result`, after the touch this call makes: answered at once, without a promise for the RPC
+   * layer to wait on, unless the deadline moved and its alarm must be set first.
+   */
+  private answer<T>(changed: boolean, result: T): T | Promise<T> {
+    const moving = this.touch(changed);
+    return moving === null ? result : moving.then(() => result);
   }
 
   private async moveDeadline(deadline: number): Promise<void> {

@@ -241,15 +241,25 @@ function pairingGroups(rows: RowInfo[]): RowInfo[][] {
   return groups;
 }
 
+/** A random order of `values` (Fisher-Yates). */
+function shuffled<T>(values: T[]): T[] {
+  const order = [...values];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j] as T, order[i] as T];
+  }
+  return order;
+}
+
 function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
 /**
  * One run of each row in `rows` on a fresh object (or objects): its calls (`calls`, or fewer
- * where the row asks for fewer) in `slices` slices, the rows taking turns slice by slice, in
- * order and then in reverse, so none is always first after another. Each slice is timed from
- * Node; a row's ops/s is its calls over the sum of its slices' times.
+ * where the row asks for fewer) in `slices` slices, the rows taking turns slice by slice in a
+ * random order. Each slice is timed from Node; a row's ops/s is its calls over the sum of its
+ * slices' times.
  */
 async function measure(
   rows: RowInfo[],
@@ -274,7 +284,9 @@ async function measure(
     });
   }
   for (let slice = 0; slice < slices; slice++) {
-    for (const run of slice % 2 === 0 ? runs : runs.toReversed()) {
+    // A new random order for every slice: with a fixed order (or one alternating with its
+    // reverse), the rows placed after costlier rows measured slower, the same code included.
+    for (const run of shuffled(runs)) {
       // Slices differ by at most one call; together they make exactly the run's calls.
       const sliceCalls =
         Math.floor((run.calls * (slice + 1)) / slices) - Math.floor((run.calls * slice) / slices);

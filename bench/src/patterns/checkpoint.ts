@@ -1,7 +1,8 @@
 /**
  * The checkpoint rows: one step claimed and completed (two calls: `claim`, then `complete`), on
  * a run of 10,000 steps with up to 100 leased at once, beside its floor: the same two
- * signatures writing the lease and the completion, with the due-time index entry each needs.
+ * signatures writing the lease and the completion into the step's stored row, with the due-time
+ * index entry each needs.
  */
 import type { ClaimOutcome, CompleteOutcome, Json } from "@do-patterns/checkpoint";
 import { Ceiling } from "../ceiling.ts";
@@ -9,47 +10,64 @@ import { WARMUP_CALLS } from "../config.ts";
 import { floorRow, hotPath, type Row } from "../rows.ts";
 
 /**
- * `claim` and `complete`'s signatures with the writes their guarantees need and nothing else:
- * a claim stores its lease (the step's attempt and expiry) where a wake finds it by expiry in
- * O(log n), which is a row and its entry in a due-time index; a completion stores the step as
- * done, which is the row again and its entry out of the index. Without that index, finding
- * an expired lease after an eviction means reading every step. No validation, no retries, no
- * run record, no alarm.
+ * `claim` and `complete`'s signatures with the storage work their guarantees need and nothing
+ * else. A run's steps and their inputs are stored when it is created (untimed, in `create`), so
+ * a claim's answer carries the step's input as stored, as any checkpoint's must: the claim
+ * writes its lease (the attempt and expiry) into the step's row, where a wake finds it by expiry
+ * in O(log n) through a due-time index, and reads the input back in the same statement. A
+ * completion stores the step as done with its output, which is the row again and its entry out
+ * of the index. Without that index, finding an expired lease after an eviction means reading
+ * every step. No validation, no retries, no run record, no alarm.
  */
 export class CheckpointSignature extends Ceiling {
   private claims = 0;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS leases (
-        position INTEGER PRIMARY KEY, attempt INTEGER NOT NULL, due_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS leases_due ON leases (due_at) WHERE due_at > 0;`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS steps (
+        position INTEGER PRIMARY KEY, input TEXT NOT NULL, attempt INTEGER NOT NULL,
+        due_at INTEGER NOT NULL, output TEXT);
+      CREATE INDEX IF NOT EXISTS steps_due ON steps (due_at) WHERE due_at > 0;`);
+  }
+
+  create(_runId: string, steps: { id: string; input: Json }[], _options: unknown): { ok: true } {
+    steps.forEach((step, position) => {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO steps (position, input, attempt, due_at) VALUES (?, ?, 0, 0)",
+        position,
+        JSON.stringify(step.input),
+      );
+    });
+    return { ok: true };
   }
 
   claim(_worker: string): ClaimOutcome {
     const position = this.claims++;
     const leaseExpiresAt = Date.now() + LEASE_MS;
-    this.ctx.storage.sql.exec(
-      "INSERT INTO leases (position, attempt, due_at) VALUES (?, 1, ?)",
-      position,
-      leaseExpiresAt,
-    );
+    const row = this.ctx.storage.sql
+      .exec<{ input: string; attempt: number }>(
+        "UPDATE steps SET attempt = attempt + 1, due_at = ? WHERE position = ? RETURNING input, attempt",
+        leaseExpiresAt,
+        position,
+      )
+      .one();
     return {
       ok: true,
       step: {
         id: `s${position}`,
         position,
-        attempt: 1,
-        input: position,
+        attempt: row.attempt,
+        input: JSON.parse(row.input) as Json,
         progress: null,
         leaseExpiresAt,
       },
     };
   }
 
-  complete(stepId: string, attempt: number, _output?: Json): CompleteOutcome {
+  complete(stepId: string, attempt: number, output?: Json): CompleteOutcome {
     this.ctx.storage.sql.exec(
-      "UPDATE leases SET due_at = 0 WHERE position = ?",
+      "UPDATE steps SET due_at = 0, output = ? WHERE position = ?",
+      JSON.stringify(output ?? null),
       Number(stepId.slice(1)),
     );
     return { ok: true, stepId, attempt, completedAt: Date.now() };
@@ -76,6 +94,21 @@ interface Claimable {
   complete(stepId: string, attempt: number, output?: Json): Promise<CompleteOutcome>;
 }
 
+interface Creatable {
+  readonly id: DurableObjectId;
+  create(
+    runId: string,
+    steps: typeof BENCH_RUN.steps,
+    options: typeof BENCH_RUN.options,
+  ): Promise<{ ok: true } | { ok: false; error: { message: string } }>;
+}
+
+/** Untimed: the run the timed calls claim and complete steps of. */
+async function createRun(run: Creatable): Promise<void> {
+  const created = await run.create(run.id.name ?? "bench", BENCH_RUN.steps, BENCH_RUN.options);
+  if (!created.ok) throw new Error(created.error.message);
+}
+
 /** One op: claim a step, then complete it; throws unless both did what they say. */
 async function claimAndComplete(run: Claimable): Promise<void> {
   const claim = await run.claim("bench");
@@ -93,6 +126,7 @@ export const CHECKPOINT_ROWS: Row[] = [
     ceiling: "write",
     namespace: (env) => env.CHECKPOINT_SIGNATURE,
     maxCalls: BENCH_CALLS,
+    setup: (floor) => createRun(floor as unknown as Creatable),
     op: (floor) => claimAndComplete(floor as unknown as Claimable),
   }),
   hotPath({
@@ -102,10 +136,7 @@ export const CHECKPOINT_ROWS: Row[] = [
     maxRowsWrittenPerOp: 3,
     namespace: (env) => env.CHECKPOINTS,
     maxCalls: BENCH_CALLS,
-    setup: async (run) => {
-      const created = await run.create(run.id.name ?? "bench", BENCH_RUN.steps, BENCH_RUN.options);
-      if (!created.ok) throw new Error(created.error.message);
-    },
+    setup: (run) => createRun(run as unknown as Creatable),
     op: (run) => claimAndComplete(run as unknown as Claimable),
   }),
 ];

@@ -163,13 +163,13 @@ export class NaiveCoordinator extends DurableObject<unknown> {
  */
 const nextKeys = new Map<string, number>();
 type KeyedObject = { readonly id: DurableObjectId };
-const objectKey = (object: KeyedObject) => object.id.toString();
 function startKeys(object: KeyedObject): void {
-  nextKeys.set(objectKey(object), 0);
+  nextKeys.set(object.id.toString(), 0);
 }
 function nextKey(object: KeyedObject): number {
-  const key = nextKeys.get(objectKey(object)) ?? 0;
-  nextKeys.set(objectKey(object), key + 1);
+  const id = object.id.toString();
+  const key = nextKeys.get(id) ?? 0;
+  nextKeys.set(id, key + 1);
   return key;
 }
 

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { footprint, freshCoordinator, purgeOf, queued, setNow, T0 } from "./helpers";
 import { TEST_RETRY_POLICY, testClock, testRandom } from "./worker";
+import type { InvalidateOutcome } from "../src/index";
 
 afterEach(() => {
   testClock.now = null;
@@ -9,6 +10,25 @@ afterEach(() => {
 });
 
 describe("purges through the outbox", () => {
+  it("an invalidation waits for the alarm only when it moves it, and answers at once otherwise", async () => {
+    setNow(T0);
+    const { stub } = freshCoordinator();
+    await stub.register({ key: "k1", store: "a" });
+    await stub.register({ key: "k2", store: "a" });
+    await runInDurableObject(stub, async (instance) => {
+      const first = instance.invalidate("k1");
+      expect(first).toBeInstanceOf(Promise);
+      queued(await first);
+      // The alarm is already due no later than this purge's first attempt.
+      const second = instance.invalidate("k2");
+      expect(second).not.toBeInstanceOf(Promise);
+      expect(queued(second as InvalidateOutcome)).toMatchObject({ keys: 1, calls: 1 });
+    });
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(
+      T0 + TEST_RETRY_POLICY.firstAttemptDelayMs,
+    );
+  });
+
   it("fans a tag out to every store holding its keys, each store getting only its keys", async () => {
     setNow(T0);
     const { stub, a, b } = freshCoordinator();

@@ -438,8 +438,8 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
         row.type,
         row.payload,
         row.entity,
-        now,
-        now,
+        row.created_at,
+        row.next_attempt_at,
       );
     }
     for (const decision of outcome.decisions) {

@@ -96,6 +96,28 @@ describe("the idle timeout", () => {
     expect(writes()).toEqual({ rowsWritten: 60, calls: 2 });
   });
 
+  it("get and set answer without a promise while the deadline stays, and wait for the alarm when it moves", async () => {
+    setNow(T0);
+    const sidecar = freshSidecar();
+    ok(await sidecar.configure({ ttlSeconds: 600 }));
+    await sidecar.set("k", 0);
+    await runInDurableObject(sidecar, async (instance) => {
+      setNow(T0 + 1_000);
+      const read = instance.get("k");
+      const write = instance.set("k", 1);
+      expect(read).not.toBeInstanceOf(Promise);
+      expect(write).not.toBeInstanceOf(Promise);
+      expect(read).toEqual({ ok: true, found: true, value: 0 });
+      expect(write).toEqual({ ok: true, created: false, bytes: 1 });
+      // Past the slack the deadline moves: the answer waits for its alarm.
+      setNow(T0 + 61_000);
+      const moving = instance.get("k");
+      expect(moving).toBeInstanceOf(Promise);
+      expect(await moving).toEqual({ ok: true, found: true, value: 1 });
+    });
+    expect(await alarmOf(sidecar)).toBe(T0 + 61_000 + 660_000);
+  });
+
   it("reads of an empty sidecar leave nothing behind (no timer for nothing)", async () => {
     setNow(T0);
     const sidecar = freshSidecar();

@@ -73,18 +73,35 @@ export class TickingController extends AdaptiveController {
  * recorded before the fetch and again with its items before processing (so a retried alarm
  * resends rather than fetches anew), the outcome committed with its time-series row (and the
  * oldest row dropped), and the alarm set twice (the watchdog, then the next tick).
+ *
+ * Each write carries what the issue asks to survive it, and nothing more. The state: whether the
+ * loop runs (a pause outlives an eviction), the tuning (batch size, interval, the breaker with
+ * its failure count, cool-down end and openings, so an evicted loop "resumes with the same
+ * parameters"), the rolling window, the tick and when the next is due (so a retried alarm that
+ * is early only re-arms), and the batch in flight with its size, items and attempts (so a batch
+ * is retried at most once). The series row: the tick's time, batch size, interval, success rate
+ * and latency, the series the issue's page charts. The controller stores more (a run id that
+ * fences off a reset, totals, three more series columns), and pays for it against this floor.
  */
 export class ControllerTickFloor extends Ceiling {
   private tickCount = 0;
   private queue: Promise<unknown> = Promise.resolve();
   /** The rolling window as the controller stores it: one character per item result. */
   private readonly window = "1".repeat(100);
+  private readonly tuning = {
+    batchSize: 10,
+    intervalMs: DAY_MS,
+    breaker: "closed" as const,
+    consecutiveFailures: 0,
+    openUntil: null,
+    openings: 0,
+  };
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS series (tick INTEGER PRIMARY KEY, at INTEGER NOT NULL, value REAL)",
-    );
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS series (
+      tick INTEGER PRIMARY KEY, at INTEGER NOT NULL, batch_size INTEGER NOT NULL,
+      interval_ms INTEGER NOT NULL, success_rate REAL, mean_latency_ms REAL)`);
   }
 
   runTick(): Promise<TickSummary> {
@@ -94,17 +111,30 @@ export class ControllerTickFloor extends Ceiling {
       // alarms at new times, as any loop does. On the wall clock, ticks within one millisecond
       // set an unchanged alarm, measurably cheaper than the controller's, which moves each tick.
       const now = Date.now() + tick * DAY_MS;
-      const state = { tick, window: this.window, inflight: { tick, ids: null as string[] | null } };
-      this.ctx.storage.kv.put("state", state);
+      const loop = (inflight: unknown) => ({
+        status: "running",
+        tuning: this.tuning,
+        window: this.window,
+        tick: inflight === null ? tick : tick - 1,
+        nextRunAt: inflight === null ? now + DAY_MS : now,
+        inflight,
+      });
+      const batch = { tick, size: 10, ids: null as string[] | null, attempts: 1 };
+      this.ctx.storage.kv.put("state", loop(batch));
       // The watchdog: later than the next tick, as the controller's (timeout + interval).
       await this.ctx.storage.setAlarm(now + DAY_MS + 30_000);
       const ids = await TRIVIAL_DOWNSTREAM.source.fetchBatch(10);
-      state.inflight.ids = ids;
-      this.ctx.storage.kv.put("state", state);
+      this.ctx.storage.kv.put("state", loop({ ...batch, ids }));
       await TRIVIAL_DOWNSTREAM.processor.process(ids);
-      this.ctx.storage.sql.exec("INSERT INTO series (tick, at, value) VALUES (?, ?, 1)", tick, now);
+      this.ctx.storage.sql.exec(
+        `INSERT INTO series (tick, at, batch_size, interval_ms, success_rate, mean_latency_ms)
+         VALUES (?, ?, 10, ?, 1, 1)`,
+        tick,
+        now,
+        DAY_MS,
+      );
       this.ctx.storage.sql.exec("DELETE FROM series WHERE tick <= ?", tick - 120);
-      this.ctx.storage.kv.put("state", { tick, window: this.window, inflight: null });
+      this.ctx.storage.kv.put("state", loop(null));
       await this.ctx.storage.setAlarm(now + DAY_MS);
       return { tick, batchSize: 10, breaker: "closed" as const };
     });

@@ -14,9 +14,10 @@ type Accepted = Extract<IncrementOutcome, { ok: true }>;
 /**
  * The floor: `increment(key, amount, idempotencyKey?)` as a bare group commit. Each call adds to
  * an in-memory total and waits for the next flush; one flush at a time writes one row for the
- * counter (and one per idempotency key, with its age index), then waits until the writes are
- * durable and answers every caller in the batch. An idempotency key is looked up, as counting
- * once needs; no validation, no cache, one key.
+ * counter (and one per idempotency key, with its age index), in one transaction when there is
+ * more than one statement, then waits until the writes are durable and answers every caller in
+ * the batch. An idempotency key is looked up, as counting once needs; no validation, no cache,
+ * one key.
  */
 export class SharedFlushCounterFloor extends DurableObject<unknown> {
   private value = 0;
@@ -54,15 +55,22 @@ export class SharedFlushCounterFloor extends DurableObject<unknown> {
       const batch = this.pending;
       this.pending = null;
       const sql = this.ctx.storage.sql;
-      sql.exec(
-        `INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-        key,
-        this.value,
-      );
       const at = Date.now();
-      for (const id of batch.ids) {
-        sql.exec(`INSERT INTO dedupe (id, key, amount, at) VALUES (?, ?, 1, ?)`, id, key, at);
-      }
+      const write = () => {
+        sql.exec(
+          `INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          key,
+          this.value,
+        );
+        for (const id of batch.ids) {
+          sql.exec(`INSERT INTO dedupe (id, key, amount, at) VALUES (?, ?, 1, ?)`, id, key, at);
+        }
+      };
+      // One statement is atomic by itself. More need a transaction: without one, a statement
+      // that fails part-way leaves the ones before it to commit, say the count without its
+      // keys, and a caller told the batch failed retries it and counts twice.
+      if (batch.ids.length === 0) write();
+      else this.ctx.storage.transactionSync(write);
       await this.ctx.storage.sync();
       batch.done.resolve();
     }

@@ -9,6 +9,10 @@
 import {
   EventReactor,
   initialBrandState,
+  MAX_DECISIONS,
+  MAX_REMEMBERED_EVENTS,
+  PRUNE_STEP,
+  SENT_HISTORY,
   type BrandState,
   type Command,
   type EventReactorStub,
@@ -40,15 +44,32 @@ const nextEvent = () => event(`bench-${++sequence}`);
  * transaction (the state through `setState`, which also sends it to WebSocket clients, as the
  * pattern promises), then marks the command sent. On an Agent, as the package is (the issue builds it
  * on the SDK): the SDK's own per-call cost is shown apart, by the agent-* rows.
+ *
+ * Each row carries what the issue asks of it, and nothing more: an event id with the time it was
+ * seen (ids are remembered for a bounded window); a command with what a retry needs (its attempts
+ * and when the next is due) and its sent time; a decision with its time, type (the log is
+ * queried by type), reason and facts. Each table is bounded as the reactor's are, the oldest 50
+ * rows deleted together once it is full (event ids and decisions by rowid, sent commands by
+ * sequence). The reactor stores more (the decision's cause, the command's fields as columns for
+ * the outbox view, its last error), and pays for it against this floor.
  */
 export class EventReactorSignature extends Agent<Env, BrandState> {
   override initialState = initialBrandState;
+  private nextEvent = 1;
+  private oldestEvent = 1;
+  private nextDecision = 1;
+  private oldestDecision = 1;
+  private nextSeq = 1;
+  private sentRows = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL, sent INTEGER);
-      CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);`);
+    ctx.storage.sql
+      .exec(`CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, sent_at INTEGER);
+      CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,
+        type TEXT NOT NULL, reason TEXT NOT NULL, facts TEXT NOT NULL);`);
   }
 
   ingest(input: { id: string }): IngestResult {
@@ -56,10 +77,11 @@ export class EventReactorSignature extends Agent<Env, BrandState> {
     if (sql.exec("SELECT 1 FROM seen WHERE id = ?", input.id).toArray().length > 0) {
       return { ok: true, duplicate: true, eventId: input.id };
     }
+    const now = Date.now();
     const command: Command = {
       id: `${input.id}/0`,
       entity: "bench",
-      createdAt: Date.now(),
+      createdAt: now,
       type: "draft-content",
       payload: { topic: "pricing" },
     };
@@ -69,17 +91,54 @@ export class EventReactorSignature extends Agent<Env, BrandState> {
         "research on pricing came back with confidence 0.9, at least 0.6: draft content on it",
       facts: { topic: "pricing", confidence: 0.9, threshold: 0.6 },
     };
+    const seq = this.nextSeq++;
     this.ctx.storage.transactionSync(() => {
-      sql.exec("INSERT INTO seen (id) VALUES (?)", input.id);
-      sql.exec("INSERT INTO outbox (id, body) VALUES (?, ?)", command.id, JSON.stringify(command));
-      sql.exec("INSERT INTO decisions (body) VALUES (?)", JSON.stringify(decision));
+      if (this.nextEvent - this.oldestEvent >= MAX_REMEMBERED_EVENTS) {
+        this.oldestEvent += PRUNE_STEP;
+        sql.exec("DELETE FROM seen WHERE rowid < ?", this.oldestEvent);
+      }
+      sql.exec(
+        "INSERT INTO seen (rowid, id, seen_at) VALUES (?, ?, ?)",
+        this.nextEvent++,
+        input.id,
+        now,
+      );
+      sql.exec(
+        "INSERT INTO outbox (seq, body, next_attempt_at) VALUES (?, ?, ?)",
+        seq,
+        JSON.stringify(command),
+        now,
+      );
+      if (this.nextDecision - this.oldestDecision >= MAX_DECISIONS) {
+        this.oldestDecision += PRUNE_STEP;
+        sql.exec("DELETE FROM decisions WHERE seq < ?", this.oldestDecision);
+      }
+      sql.exec(
+        "INSERT INTO decisions (seq, at, type, reason, facts) VALUES (?, ?, ?, ?, ?)",
+        this.nextDecision++,
+        now,
+        decision.type,
+        decision.reason,
+        JSON.stringify(decision.facts),
+      );
       // The state through the SDK, as the guarantee needs: stored, and sent to every client.
-      this.setState({ ...BENCH_STATE, lastResearchAt: command.createdAt });
+      this.setState({ ...BENCH_STATE, lastResearchAt: now });
     });
     // The send itself is not measured (see QueuelessReactor): marking it sent is.
     this.ctx.waitUntil(
       Promise.resolve().then(() => {
-        sql.exec("UPDATE outbox SET sent = 1 WHERE id = ?", command.id);
+        sql.exec(
+          "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE seq = ?",
+          Date.now(),
+          seq,
+        );
+        if (++this.sentRows > SENT_HISTORY) {
+          sql.exec(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent_at IS NOT NULL ORDER BY seq LIMIT ?)",
+            PRUNE_STEP,
+          );
+          this.sentRows -= PRUNE_STEP;
+        }
       }),
     );
     return { ok: true, duplicate: false, commands: [command], decisions: [decision] };

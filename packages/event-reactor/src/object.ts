@@ -124,6 +124,18 @@ type OutboxRow = {
 };
 
 /**
+ * A command waiting to be sent, as delivery needs it: the command itself, kept as recorded so
+ * it is not read back and parsed, and its outbox row's sequence, attempts and payload size.
+ */
+interface Due {
+  seq: number;
+  attempts: number;
+  command: Command;
+  /** The payload's stored JSON length, for sizing Queue batches. */
+  payloadLength: number;
+}
+
+/**
  * One reactor per entity, named by it: `getAgentByName(env.EVENT_REACTOR, "acme")`.
  * Bind a Queue producer as `REACTOR_COMMANDS` (or set `commandQueueBinding`).
  *
@@ -160,7 +172,7 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
    * them back. Null while storage may hold more (after a wake with commands pending, or a failed
    * send), until the outbox drains.
    */
-  private unsent: OutboxRow[] | null;
+  private unsent: Due[] | null;
   /** Event ids and decisions, each kept to its newest rows. */
   private readonly events: RowidWindow;
   private readonly decisions: RowidWindow;
@@ -168,6 +180,8 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   private delivering: Promise<DeliveryReport> | null = null;
   /** Until when (real clock) a safety-net delivery is known to be scheduled. */
   private safetyNetUntil = 0;
+  /** This entity's name, read once: the SDK works it out again on every read. */
+  private entityName: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -381,7 +395,7 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   ): Command[] {
     const commands = outcome.commands.map((draft, index) => ({
       id: commandId(cause, index),
-      entity: this.name,
+      entity: (this.entityName ??= this.name),
       createdAt: now,
       type: draft.type,
       payload: draft.payload,
@@ -408,7 +422,14 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
     }
     this.nextSeq += rows.length;
     this.pendingCount += rows.length;
-    this.unsent?.push(...rows);
+    this.unsent?.push(
+      ...rows.map((row, index) => ({
+        seq: row.seq,
+        attempts: 0,
+        command: commands[index] as Command,
+        payloadLength: row.payload.length,
+      })),
+    );
     return commands;
   }
 
@@ -462,9 +483,9 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
    * pending ones, else from storage. One delivery runs at a time, and it takes more rows only
    * once the last ones were marked sent or postponed, so no row is handed out twice.
    */
-  private takeDue(): OutboxRow[] {
+  private takeDue(): Due[] {
     if (this.unsent !== null) return this.unsent.splice(0, DELIVERY_ROWS);
-    return this.ctx.storage.sql
+    const rows = this.ctx.storage.sql
       .exec<OutboxRow>(
         `SELECT * FROM reactor_outbox WHERE sent_at IS NULL AND next_attempt_at <= ?
          ORDER BY next_attempt_at, seq LIMIT ?`,
@@ -472,6 +493,12 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
         DELIVERY_ROWS,
       )
       .toArray();
+    return rows.map((row) => ({
+      seq: row.seq,
+      attempts: row.attempts,
+      command: toCommand(row),
+      payloadLength: row.payload.length,
+    }));
   }
 
   private async deliverDue(): Promise<DeliveryReport> {
@@ -483,10 +510,10 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
       // Several batches at once: Queues keep no order between batches anyway.
       const batches = intoBatches(rows);
       const results = await Promise.allSettled(
-        batches.map((batch) => this.sendCommands(batch.map(toCommand))),
+        batches.map((batch) => this.sendCommands(batch.map((due) => due.command))),
       );
-      const delivered: OutboxRow[] = [];
-      const failed: OutboxRow[] = [];
+      const delivered: Due[] = [];
+      const failed: Due[] = [];
       results.forEach((result, index) => {
         const batch = batches[index] ?? [];
         if (result.status === "fulfilled") delivered.push(...batch);
@@ -512,7 +539,7 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   }
 
   /** Marks commands sent, and keeps only the latest SENT_HISTORY sent ones. */
-  private markSent(rows: OutboxRow[]): void {
+  private markSent(rows: Due[]): void {
     const sql = this.ctx.storage.sql;
     const sentAt = this.now();
     const total = this.sentCount + rows.length;
@@ -543,7 +570,7 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   }
 
   /** A failed batch: each command's next attempt moves out by its backoff, and is scheduled. */
-  private async postpone(rows: OutboxRow[], message: string): Promise<void> {
+  private async postpone(rows: Due[], message: string): Promise<void> {
     const now = this.now();
     // Storage now holds commands due later, which memory does not: read it until it drains.
     this.unsent = null;
@@ -682,20 +709,20 @@ export function retryDelayMs(attempt: number, random: number): number {
   return Math.round(exponential / 2 + (exponential / 2) * random);
 }
 
-/** Groups rows into Queue batches: at most BATCH_MESSAGES and BATCH_BYTES of JSON each. */
-function intoBatches(rows: OutboxRow[]): OutboxRow[][] {
-  const batches: OutboxRow[][] = [];
-  let current: OutboxRow[] = [];
+/** Groups due commands into Queue batches: at most BATCH_MESSAGES and BATCH_BYTES of JSON each. */
+function intoBatches(due: Due[]): Due[][] {
+  const batches: Due[][] = [];
+  let current: Due[] = [];
   let bytes = 0;
-  for (const row of rows) {
+  for (const command of due) {
     // The payload as stored, plus room for the other fields.
-    const size = row.payload.length * 3 + 512;
+    const size = command.payloadLength * 3 + 512;
     if (current.length === BATCH_MESSAGES || (current.length > 0 && bytes + size > BATCH_BYTES)) {
       batches.push(current);
       current = [];
       bytes = 0;
     }
-    current.push(row);
+    current.push(command);
     bytes += size;
   }
   if (current.length > 0) batches.push(current);

@@ -112,11 +112,25 @@ export class GovernorSignatureFloor extends DurableObject<unknown> {
 
 type Reserving = Pick<BudgetGovernor, "reserve"> | Pick<GovernorSignatureFloor, "reserve">;
 
-/** Per run: the next idempotency key, and the open holds a commit row settles one by one. */
-const run = { key: 0, holds: [] as string[] };
+/**
+ * Per run's object: the next idempotency key, and the open holds a commit row settles one by one.
+ * The rows of a group take turns (see run.ts), so each object keeps its own, from its setup on.
+ */
+const runs = new Map<string, { key: number; holds: string[] }>();
+type RunObject = { readonly id: DurableObjectId };
 
-function nextHold(): ReserveRequest {
-  return { processorId: PROCESSOR, estimatedCost: 1, idempotencyKey: `k${run.key++}` };
+function runOf(object: RunObject): { key: number; holds: string[] } {
+  const id = object.id.toString();
+  let run = runs.get(id);
+  if (run === undefined) {
+    run = { key: 0, holds: [] };
+    runs.set(id, run);
+  }
+  return run;
+}
+
+function nextHold(object: RunObject): ReserveRequest {
+  return { processorId: PROCESSOR, estimatedCost: 1, idempotencyKey: `k${runOf(object).key++}` };
 }
 
 function expectNew(outcome: ReserveOutcome | SettleOutcome): void {
@@ -125,29 +139,29 @@ function expectNew(outcome: ReserveOutcome | SettleOutcome): void {
 }
 
 async function startGovernor(governor: DurableObjectStub<BudgetGovernor>): Promise<void> {
-  run.key = 0;
+  runs.delete(governor.id.toString());
   expectOk(await governor.configure(BENCH_CONFIG));
   expectOk(await governor.start(1_000_000_000_000));
 }
 
 /** Untimed: HOLDS open reservations, 64 requests at a time, for the commit rows to settle. */
 async function openHolds(object: DurableObjectStub<Reserving & Rpc.DurableObjectBranded>) {
-  run.holds = [];
+  const { holds } = runOf(object);
   for (let done = 0; done < HOLDS; done += 64) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(64, HOLDS - done) }, () =>
-        (object as unknown as Reserving).reserve(nextHold()),
+        (object as unknown as Reserving).reserve(nextHold(object)),
       ),
     );
     for (const outcome of batch) {
       if (!outcome.ok) throw new Error(`setup: ${outcome.error.message}`);
-      run.holds.push(outcome.reservation.id);
+      holds.push(outcome.reservation.id);
     }
   }
 }
 
-function nextOpenHold(): string {
-  const id = run.holds.pop();
+function nextOpenHold(object: RunObject): string {
+  const id = runOf(object).holds.pop();
   if (id === undefined) throw new Error("no open hold left: raise HOLDS");
   return id;
 }
@@ -164,10 +178,10 @@ export const BUDGET_GOVERNOR_ROWS: Row[] = [
     name: RESERVE_FLOOR,
     ceiling: "write",
     namespace: (env) => env.GOVERNOR_SIGNATURE,
-    setup: async () => {
-      run.key = 0;
+    setup: async (floor) => {
+      runs.delete(floor.id.toString());
     },
-    op: async (floor) => expectNew(await floor.reserve(nextHold())),
+    op: async (floor) => expectNew(await floor.reserve(nextHold(floor))),
   }),
   hotPath({
     name: "budget-governor/reserve",
@@ -177,17 +191,17 @@ export const BUDGET_GOVERNOR_ROWS: Row[] = [
     maxRowsWrittenPerOp: 3,
     namespace: (env) => env.BUDGET_GOVERNORS,
     setup: (governor) => startGovernor(governor),
-    op: async (governor) => expectNew(await governor.reserve(nextHold())),
+    op: async (governor) => expectNew(await governor.reserve(nextHold(governor))),
   }),
   floorRow({
     name: COMMIT_FLOOR,
     ceiling: "write",
     namespace: (env) => env.GOVERNOR_SIGNATURE,
     setup: async (floor) => {
-      run.key = 0;
+      runs.delete(floor.id.toString());
       await openHolds(floor);
     },
-    op: async (floor) => expectNew(await floor.commit(nextOpenHold(), 1)),
+    op: async (floor) => expectNew(await floor.commit(nextOpenHold(floor), 1)),
   }),
   hotPath({
     name: "budget-governor/commit",
@@ -200,6 +214,6 @@ export const BUDGET_GOVERNOR_ROWS: Row[] = [
       await startGovernor(governor);
       await openHolds(governor);
     },
-    op: async (governor) => expectNew(await governor.commit(nextOpenHold(), 1)),
+    op: async (governor) => expectNew(await governor.commit(nextOpenHold(governor), 1)),
   }),
 ];

@@ -22,7 +22,9 @@ interface Measured<T extends Benched> {
   op: (object: DurableObjectStub<T>) => Promise<unknown>;
   /**
    * Calls per run when fewer than the run's N are wanted: a cold-key row's every call creates a
-   * database; a row whose object holds a fixed amount of work must not run out of it.
+   * database; a row whose object holds a fixed amount of work must not run out of it; a naive
+   * baseline slow enough that the objects of the rows taking turns with it sit idle until
+   * workerd evicts them (their row counts, kept in memory, go with them).
    */
   maxCalls?: number;
 }

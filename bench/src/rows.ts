@@ -79,6 +79,28 @@ export interface Row extends RowInfo {
   release(env: Env, objectName: string, calls: number, warmupCalls: number): Promise<void>;
 }
 
+/** Anything that names one object: a stub, as `setup` and `op` receive it. */
+export type RunObject = { readonly id: DurableObjectId };
+
+/**
+ * State a row's calls carry from one to the next (a key counter, the holds its setup opened),
+ * kept per object. The rows of a group take turns (see run.ts), so state kept for the whole
+ * module would be shared by a row and its floor. `start` gives an object fresh state (call it in
+ * `setup`); `of` gives its current state.
+ */
+export function perObject<S>(fresh: () => S): {
+  start(object: RunObject): S;
+  of(object: RunObject): S;
+} {
+  const states = new Map<string, S>();
+  const start = (object: RunObject): S => {
+    const state = fresh();
+    states.set(object.id.toString(), state);
+    return state;
+  };
+  return { start, of: (object) => states.get(object.id.toString()) ?? start(object) };
+}
+
 export function hotPath<T extends Benched>(path: HotPath<T>): Row {
   return row(path, {
     role: "pattern",

@@ -14,7 +14,7 @@ import type {
   ReserveRequest,
   SettleOutcome,
 } from "@do-patterns/budget-governor";
-import { floorRow, hotPath, type Row } from "../rows.ts";
+import { floorRow, hotPath, perObject, type Row, type RunObject } from "../rows.ts";
 
 /** Holds the most calls one run makes (9,984 timed + 16 warm-up), all open at once. */
 const HOLDS = 10_000;
@@ -112,25 +112,11 @@ export class GovernorSignatureFloor extends DurableObject<unknown> {
 
 type Reserving = Pick<BudgetGovernor, "reserve"> | Pick<GovernorSignatureFloor, "reserve">;
 
-/**
- * Per run's object: the next idempotency key, and the open holds a commit row settles one by one.
- * The rows of a group take turns (see run.ts), so each object keeps its own, from its setup on.
- */
-const runs = new Map<string, { key: number; holds: string[] }>();
-type RunObject = { readonly id: DurableObjectId };
-
-function runOf(object: RunObject): { key: number; holds: string[] } {
-  const id = object.id.toString();
-  let run = runs.get(id);
-  if (run === undefined) {
-    run = { key: 0, holds: [] };
-    runs.set(id, run);
-  }
-  return run;
-}
+/** Per run's object: the next idempotency key, and the open holds a commit row settles one by one. */
+const runs = perObject(() => ({ key: 0, holds: [] as string[] }));
 
 function nextHold(object: RunObject): ReserveRequest {
-  return { processorId: PROCESSOR, estimatedCost: 1, idempotencyKey: `k${runOf(object).key++}` };
+  return { processorId: PROCESSOR, estimatedCost: 1, idempotencyKey: `k${runs.of(object).key++}` };
 }
 
 function expectNew(outcome: ReserveOutcome | SettleOutcome): void {
@@ -139,14 +125,14 @@ function expectNew(outcome: ReserveOutcome | SettleOutcome): void {
 }
 
 async function startGovernor(governor: DurableObjectStub<BudgetGovernor>): Promise<void> {
-  runs.delete(governor.id.toString());
+  runs.start(governor);
   expectOk(await governor.configure(BENCH_CONFIG));
   expectOk(await governor.start(1_000_000_000_000));
 }
 
 /** Untimed: HOLDS open reservations, 64 requests at a time, for the commit rows to settle. */
 async function openHolds(object: DurableObjectStub<Reserving & Rpc.DurableObjectBranded>) {
-  const { holds } = runOf(object);
+  const { holds } = runs.of(object);
   for (let done = 0; done < HOLDS; done += 64) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(64, HOLDS - done) }, () =>
@@ -161,7 +147,7 @@ async function openHolds(object: DurableObjectStub<Reserving & Rpc.DurableObject
 }
 
 function nextOpenHold(object: RunObject): string {
-  const id = runOf(object).holds.pop();
+  const id = runs.of(object).holds.pop();
   if (id === undefined) throw new Error("no open hold left: raise HOLDS");
   return id;
 }
@@ -179,7 +165,7 @@ export const BUDGET_GOVERNOR_ROWS: Row[] = [
     ceiling: "write",
     namespace: (env) => env.GOVERNOR_SIGNATURE,
     setup: async (floor) => {
-      runs.delete(floor.id.toString());
+      runs.start(floor);
     },
     op: async (floor) => expectNew(await floor.reserve(nextHold(floor))),
   }),
@@ -198,7 +184,7 @@ export const BUDGET_GOVERNOR_ROWS: Row[] = [
     ceiling: "write",
     namespace: (env) => env.GOVERNOR_SIGNATURE,
     setup: async (floor) => {
-      runs.delete(floor.id.toString());
+      runs.start(floor);
       await openHolds(floor);
     },
     op: async (floor) => expectNew(await floor.commit(nextOpenHold(floor), 1)),

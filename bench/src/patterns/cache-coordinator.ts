@@ -15,7 +15,7 @@ import {
   type Registration,
   type RetryPolicy,
 } from "@do-patterns/cache-coordinator";
-import { baselineRow, floorRow, hotPath, type Row } from "../rows.ts";
+import { baselineRow, floorRow, hotPath, perObject, type Row, type RunObject } from "../rows.ts";
 
 /** Keys seeded before an invalidate run: more than its warm-up and timed calls together. */
 const SEEDED_KEYS = 10_100;
@@ -157,21 +157,10 @@ export class NaiveCoordinator extends DurableObject<unknown> {
   }
 }
 
-/**
- * The next key number for each run's object: the rows of a group take turns (see run.ts), so
- * each object counts its own keys, from 0 after its setup.
- */
-const nextKeys = new Map<string, number>();
-type KeyedObject = { readonly id: DurableObjectId };
-function startKeys(object: KeyedObject): void {
-  nextKeys.set(object.id.toString(), 0);
-}
-function nextKey(object: KeyedObject): number {
-  const id = object.id.toString();
-  const key = nextKeys.get(id) ?? 0;
-  nextKeys.set(id, key + 1);
-  return key;
-}
+/** Each run's object counts its own keys, from 0 after its setup. */
+const keys = perObject(() => ({ next: 0 }));
+const startKeys = (object: RunObject): void => void keys.start(object);
+const nextKey = (object: RunObject): number => keys.of(object).next++;
 
 async function expectRegistered(outcome: Promise<RegisterOutcome>): Promise<void> {
   const result = await outcome;
@@ -185,7 +174,7 @@ async function expectQueued(outcome: Promise<InvalidateOutcome>): Promise<void> 
   }
 }
 
-const newRegistration = (object: KeyedObject): Registration => ({
+const newRegistration = (object: RunObject): Registration => ({
   key: `key-${nextKey(object)}`,
   store: STORE,
   tags: [TAG],

@@ -55,10 +55,8 @@ const nextEvent = () => event(`bench-${++sequence}`);
  */
 export class EventReactorSignature extends Agent<Env, BrandState> {
   override initialState = initialBrandState;
-  private nextEvent = 1;
-  private oldestEvent = 1;
-  private nextDecision = 1;
-  private oldestDecision = 1;
+  private readonly events: NewestRows;
+  private readonly decisions: NewestRows;
   private nextSeq = 1;
   private sentRows = 0;
 
@@ -70,6 +68,8 @@ export class EventReactorSignature extends Agent<Env, BrandState> {
         attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, sent_at INTEGER);
       CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,
         type TEXT NOT NULL, reason TEXT NOT NULL, facts TEXT NOT NULL);`);
+    this.events = new NewestRows(ctx.storage.sql, "seen", MAX_REMEMBERED_EVENTS);
+    this.decisions = new NewestRows(ctx.storage.sql, "decisions", MAX_DECISIONS);
   }
 
   ingest(input: { id: string }): IngestResult {
@@ -93,13 +93,9 @@ export class EventReactorSignature extends Agent<Env, BrandState> {
     };
     const seq = this.nextSeq++;
     this.ctx.storage.transactionSync(() => {
-      if (this.nextEvent - this.oldestEvent >= MAX_REMEMBERED_EVENTS) {
-        this.oldestEvent += PRUNE_STEP;
-        sql.exec("DELETE FROM seen WHERE rowid < ?", this.oldestEvent);
-      }
       sql.exec(
         "INSERT INTO seen (rowid, id, seen_at) VALUES (?, ?, ?)",
-        this.nextEvent++,
+        this.events.nextRowid(),
         input.id,
         now,
       );
@@ -109,13 +105,9 @@ export class EventReactorSignature extends Agent<Env, BrandState> {
         JSON.stringify(command),
         now,
       );
-      if (this.nextDecision - this.oldestDecision >= MAX_DECISIONS) {
-        this.oldestDecision += PRUNE_STEP;
-        sql.exec("DELETE FROM decisions WHERE seq < ?", this.oldestDecision);
-      }
       sql.exec(
         "INSERT INTO decisions (seq, at, type, reason, facts) VALUES (?, ?, ?, ?, ?)",
-        this.nextDecision++,
+        this.decisions.nextRowid(),
         now,
         decision.type,
         decision.reason,
@@ -142,6 +134,29 @@ export class EventReactorSignature extends Agent<Env, BrandState> {
       }),
     );
     return { ok: true, duplicate: false, commands: [command], decisions: [decision] };
+  }
+}
+
+/**
+ * A table kept to its newest `max` rows, as the reactor keeps its own: rowids handed out in
+ * order, and once the table is full the oldest PRUNE_STEP deleted together.
+ */
+class NewestRows {
+  private next = 1;
+  private oldest = 1;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly table: string,
+    private readonly max: number,
+  ) {}
+
+  nextRowid(): number {
+    if (this.next - this.oldest >= this.max) {
+      this.oldest += PRUNE_STEP;
+      this.sql.exec(`DELETE FROM ${this.table} WHERE rowid < ?`, this.oldest);
+    }
+    return this.next++;
   }
 }
 

@@ -41,6 +41,38 @@ describe("delivery", () => {
     expect(command).toMatchObject({ status: "sent", attempts: 1, lastError: null });
   });
 
+  it("sends the commands it just recorded from memory, without reading the outbox back", async () => {
+    const { reactor } = await freshReactor();
+    await reactor.snapshot();
+    const sendsBefore = testControls.sends;
+    const queries = await runInDurableObject(
+      reactor as unknown as DurableObjectStub,
+      async (instance, state) => {
+        const reactorInstance = instance as unknown as {
+          ingest(input: unknown): unknown;
+          deliverOutbox(): Promise<unknown>;
+        };
+        const sql = state.storage.sql;
+        const exec = sql.exec.bind(sql);
+        const seen: string[] = [];
+        sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+          seen.push(query);
+          return exec(query, ...bindings);
+        }) as typeof sql.exec;
+        try {
+          await reactorInstance.ingest(research("pricing", 0.9));
+          await reactorInstance.deliverOutbox();
+        } finally {
+          sql.exec = exec;
+        }
+        return seen;
+      },
+    );
+    expect(testControls.sends).toBe(sendsBefore + 1);
+    expect(await reactor.outboxStatus()).toEqual([]);
+    expect(queries.filter((query) => /SELECT[^]*FROM reactor_outbox/.test(query))).toEqual([]);
+  });
+
   it("keeps a command pending while sends fail, retries with backoff, then marks it sent", async () => {
     const { reactor } = await freshReactor();
     const start = Date.UTC(2026, 10, 1);

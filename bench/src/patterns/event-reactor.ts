@@ -164,10 +164,13 @@ class NewestRows {
  * The real reactor, its commands "sent" to a Queue that accepts at once. The local Queue's
  * latency under 64 calls in flight is Miniflare's, not the pattern's (on a loaded machine it
  * fell behind and the reactor refused events as backlogged, as it should); delivery's own
- * work, reading due commands and marking them sent, is still measured.
+ * work, waiting for the record to be on disk, taking the due commands and marking them sent, is
+ * still measured. Not `async`, as the package's own send is not.
  */
 export class QueuelessReactor extends EventReactor {
-  protected override async sendCommands(): Promise<void> {}
+  protected override sendCommands(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** The Agents SDK's per-call cost: the plain ceilings' work, on an Agent. */

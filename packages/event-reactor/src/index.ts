@@ -4,24 +4,21 @@
  */
 export {
   EventReactor,
-  retryDelayMs,
   DEDUPE_WINDOW_MS,
   MAX_COMMANDS_PER_OUTCOME,
   MAX_COMMAND_BYTES,
   MAX_DECISIONS,
-  MAX_PENDING_COMMANDS,
   MAX_REMEMBERED_EVENTS,
   REVIEW_CRON,
-  PRUNE_STEP,
-  SENT_HISTORY,
   type DeliveryReport,
   type EventReactorStub,
   type IngestErrorCode,
   type IngestResult,
   type LoggedDecision,
-  type OutboxEntry,
   type ReactorSnapshot,
 } from "./object";
+export { retryDelayMs, MAX_PENDING_COMMANDS, SENT_HISTORY, type OutboxEntry } from "./outbox";
+export { PRUNE_STEP } from "./bounded";
 export { eventReactorRoutes, type EventReactorRoutesOptions } from "./routes";
 export { parseEnvelope } from "./envelope";
 export {

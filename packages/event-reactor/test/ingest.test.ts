@@ -60,7 +60,7 @@ describe("ingest", () => {
     const { state } = await reactor.snapshot();
     expect(state.topics).toEqual(["pricing"]);
     expect(await rows(reactor, "reactor_decisions")).toBe(1);
-    expect(await rows(reactor, "reactor_outbox")).toBe(1);
+    expect(await rows(reactor, "reactor_commands")).toBe(1);
   });
 
   it("handles a retried event once: same id, no new state, command or decision", async () => {
@@ -72,7 +72,7 @@ describe("ingest", () => {
     const retry = { ...sent, data: { ...sent.data, contentId: "post-2" } };
     expect(await reactor.ingest(retry)).toEqual({ ok: true, duplicate: true, eventId: sent.id });
     expect(await reactor.snapshot()).toEqual(before);
-    expect(await rows(reactor, "reactor_outbox")).toBe(1);
+    expect(await rows(reactor, "reactor_commands")).toBe(1);
     expect(await rows(reactor, "reactor_decisions")).toBe(1);
   });
 
@@ -82,7 +82,7 @@ describe("ingest", () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => reactor.ingest(sent)));
     expect(results.filter((r) => r.ok && !r.duplicate)).toHaveLength(1);
     expect((await reactor.snapshot()).state.competitors).toHaveLength(1);
-    expect(await rows(reactor, "reactor_outbox")).toBe(1);
+    expect(await rows(reactor, "reactor_commands")).toBe(1);
   });
 
   it("handles 200 distinct concurrent events each exactly once", async () => {
@@ -90,7 +90,7 @@ describe("ingest", () => {
     const events = Array.from({ length: 200 }, (_, i) => published(`post-${i}`));
     await Promise.all(events.map((e) => reactor.ingest(e)));
     expect((await reactor.snapshot()).state.published).toBe(200);
-    expect(await rows(reactor, "reactor_outbox")).toBe(200);
+    expect(await rows(reactor, "reactor_commands")).toBe(200);
     expect(await rows(reactor, "reactor_decisions")).toBe(200);
   });
 
@@ -171,15 +171,18 @@ describe("the decision log", () => {
 
 /** Runs one event through a replaced decision, checks nothing was recorded, and returns its answer. */
 const NOTHING = { ok: false, error: { code: "handler_failed" } };
-const refuse = async (decide: NonNullable<typeof testControls.decide>) => {
-  const { reactor } = await freshReactor();
+const refuse = async (
+  decide: NonNullable<typeof testControls.decide>,
+  fresh?: Awaited<ReturnType<typeof freshReactor>>,
+) => {
+  const { reactor } = fresh ?? (await freshReactor());
   testControls.decide = decide;
   try {
     const sent = research("t", 0.9);
     const result = await reactor.ingest(sent);
     // Nothing recorded, so the same event can be sent again once the handler is fixed.
     expect(await rows(reactor, "reactor_events")).toBe(0);
-    expect(await rows(reactor, "reactor_outbox")).toBe(0);
+    expect(await rows(reactor, "reactor_commands")).toBe(0);
     expect(await rows(reactor, "reactor_decisions")).toBe(0);
     testControls.decide = null;
     expect(await reactor.ingest(sent)).toMatchObject({ ok: true, duplicate: false });
@@ -189,9 +192,18 @@ const refuse = async (decide: NonNullable<typeof testControls.decide>) => {
   }
 };
 const command = (payload: Record<string, string>) => ({ type: "big", payload });
-/** A payload whose command JSON is exactly `bytes` long, made of `unit` (1 or 3 UTF-8 bytes). */
-const sized = (bytes: number, unit: string) => {
-  const base = new TextEncoder().encode(JSON.stringify(command({ text: "" }))).byteLength;
+/**
+ * A command whose JSON as sent, with the id, entity and time the reactor adds, is exactly `bytes`
+ * long, made of `unit` (1 or 3 UTF-8 bytes).
+ */
+const sized = (
+  bytes: number,
+  unit: string,
+  sent: { id: string; entity: string; createdAt: number },
+) => {
+  const base = new TextEncoder().encode(
+    JSON.stringify({ ...sent, ...command({ text: "" }) }),
+  ).byteLength;
   const unitBytes = new TextEncoder().encode(unit).byteLength;
   const units = Math.floor((bytes - base) / unitBytes);
   const pad = "x".repeat(bytes - base - units * unitBytes);
@@ -217,18 +229,28 @@ describe("a handler that fails or overflows the outbox", () => {
   });
 
   it.each(["x", "€"])(
-    "refuses a command over 8 KiB of JSON (made of %s), and takes one at 8 KiB",
+    "refuses a command whose JSON as sent is over 8 KiB (made of %s), and takes one at 8 KiB",
     async (unit) => {
-      const over = await refuse((state) => ({
-        state,
-        commands: [sized(MAX_COMMAND_BYTES + 1, unit)],
-        decisions: [],
-      }));
+      const first = await freshReactor();
+      const over = await refuse(
+        (state, sent, now) => ({
+          state,
+          commands: [
+            sized(MAX_COMMAND_BYTES + 1, unit, {
+              id: `${sent.id}/0`,
+              entity: first.entity,
+              createdAt: now,
+            }),
+          ],
+          decisions: [],
+        }),
+        first,
+      );
       expect(over).toMatchObject(NOTHING);
-      const { reactor } = await freshReactor();
-      testControls.decide = (state) => ({
+      const { entity, reactor } = await freshReactor();
+      testControls.decide = (state, sent, now) => ({
         state,
-        commands: [sized(MAX_COMMAND_BYTES, unit)],
+        commands: [sized(MAX_COMMAND_BYTES, unit, { id: `${sent.id}/0`, entity, createdAt: now })],
         decisions: [],
       });
       try {

@@ -16,7 +16,7 @@ import {
   type Command,
 } from "../src/index";
 import { receiveCommands, receivedCommands } from "./consumer";
-import { freshReactor, published, research } from "./helpers";
+import { freshReactor, published, reactorFor, research } from "./helpers";
 import { testControls } from "./worker";
 
 afterEach(() => {
@@ -70,7 +70,65 @@ describe("delivery", () => {
     );
     expect(testControls.sends).toBe(sendsBefore + 1);
     expect(await reactor.outboxStatus()).toEqual([]);
-    expect(queries.filter((query) => /SELECT[^]*FROM reactor_outbox/.test(query))).toEqual([]);
+    expect(queries.filter((query) => /SELECT[^]*FROM reactor_commands/.test(query))).toEqual([]);
+  });
+
+  it("sends the commands recorded while the last record is written in one send, all marked sent", async () => {
+    const { reactor } = await freshReactor();
+    await reactor.snapshot();
+    const sendsBefore = testControls.sends;
+    const sent = [published("p-1"), published("p-2"), published("p-3"), published("p-4")];
+    await runInDurableObject(reactor as unknown as DurableObjectStub, async (instance) => {
+      const reactorInstance = instance as unknown as {
+        ingest(input: unknown): unknown;
+        deliverOutbox(): Promise<unknown>;
+      };
+      // One after another in one turn, as calls arriving together are handled.
+      for (const event of sent) reactorInstance.ingest(event);
+      await reactorInstance.deliverOutbox();
+    });
+    expect(testControls.sends).toBe(sendsBefore + 1);
+    expect(await reactor.outboxStatus()).toEqual([]);
+    const marked = await reactor.outboxStatus({ status: "sent" });
+    expect(marked.map((command) => [command.id, command.attempts])).toEqual(
+      sent.toReversed().map((event) => [`${event.id}/0`, 1]),
+    );
+  });
+
+  it("marks exactly the commands sent when they are not a run of rows", async () => {
+    const { entity, reactor } = await freshReactor();
+    await reactor.snapshot();
+    const body = (seq: number) =>
+      JSON.stringify({ id: `c-${seq}`, entity, createdAt: 1, type: "x", payload: {} });
+    // Pending rows 1, 3 and 5, due in the order 3, 1, 5; rows 2 and 4 were sent at time 7.
+    await runInDurableObject(reactor as unknown as DurableObjectStub, (_instance, state) => {
+      const insert = (seq: number, due: number, sentAt: number | null) =>
+        state.storage.sql.exec(
+          "INSERT INTO reactor_commands (seq, body, next_attempt_at, sent_at) VALUES (?, ?, ?, ?)",
+          seq,
+          body(seq),
+          due,
+          sentAt,
+        );
+      insert(1, 1, null);
+      insert(2, 0, 7);
+      insert(3, 0, null);
+      insert(4, 0, 7);
+      insert(5, 2, null);
+    });
+    testControls.now = Date.UTC(2026, 10, 1);
+    // Read on wake, so the wake's delivery takes them from storage, in the order 3, 1, 5.
+    await evictDurableObject(reactor as unknown as DurableObjectStub);
+    const woken = await reactorFor(entity);
+    await vi.waitFor(async () => expect(await woken.outboxStatus()).toEqual([]));
+    const marked = await woken.outboxStatus({ status: "sent" });
+    expect(marked.map((command) => [command.id, command.sentAt])).toEqual([
+      ["c-5", testControls.now],
+      ["c-4", 7],
+      ["c-3", testControls.now],
+      ["c-2", 7],
+      ["c-1", testControls.now],
+    ]);
   });
 
   it("keeps a command pending while sends fail, retries with backoff, then marks it sent", async () => {
@@ -133,15 +191,65 @@ describe("delivery", () => {
     expect(soonest).toBeLessThanOrEqual(Date.now() + 2_500);
   });
 
+  it("keeps commands pending, with the reason, while the Queue binding is missing", async () => {
+    const { reactor } = await freshReactor();
+    await runInDurableObject(reactor as unknown as DurableObjectStub, (instance) => {
+      (instance as unknown as { commandQueueBinding: string }).commandQueueBinding = "NO_QUEUE";
+    });
+    await reactor.ingest(published("post-1"));
+    await vi.waitFor(async () => {
+      expect(await reactor.outboxStatus()).toEqual([
+        expect.objectContaining({
+          status: "pending",
+          attempts: 1,
+          lastError: expect.stringContaining('no Queue producer binding named "NO_QUEUE"'),
+        }),
+      ]);
+    });
+  });
+
+  it("sends a command again when marking it sent failed, its count of pending kept true", async () => {
+    const { entity, reactor } = await freshReactor();
+    await reactor.snapshot();
+    // A full sent history, so the next mark also prunes, and a prune that fails.
+    await runInDurableObject(reactor as unknown as DurableObjectStub, (_instance, state) => {
+      const sql = state.storage.sql;
+      for (let seq = 1; seq <= SENT_HISTORY; seq++) {
+        sql.exec(
+          "INSERT INTO reactor_commands (seq, body, next_attempt_at, sent_at) VALUES (?, '{}', 0, 1)",
+          seq,
+        );
+      }
+      sql.exec(`CREATE TRIGGER fail_prune BEFORE DELETE ON reactor_commands
+        BEGIN SELECT RAISE(ABORT, 'prune failed (injected by the test)'); END`);
+    });
+    await evictDurableObject(reactor as unknown as DurableObjectStub);
+    const woken = await reactorFor(entity);
+    const sendsBefore = testControls.sends;
+    await woken.ingest(published("post-1"));
+    await vi.waitFor(() => expect(testControls.sends).toBe(sendsBefore + 1));
+    // Rolled back: still pending, in storage and in the count.
+    expect(await woken.outboxStatus()).toHaveLength(1);
+    expect(await woken.snapshot()).toMatchObject({ pendingCommands: 1 });
+    await runInDurableObject(woken as unknown as DurableObjectStub, (_instance, state) => {
+      state.storage.sql.exec("DROP TRIGGER fail_prune");
+    });
+    // Sent again (consumers dedupe on its id), and marked this time.
+    testControls.now = Date.now() + 60_000;
+    expect(await woken.deliverOutbox()).toMatchObject({ sent: 1, pending: 0 });
+    expect(testControls.sends).toBe(sendsBefore + 2);
+    expect(await woken.outboxStatus()).toEqual([]);
+    expect(await woken.snapshot()).toMatchObject({ pendingCommands: 0 });
+  });
+
   it("refuses events while MAX_PENDING_COMMANDS wait, and accepts them again once delivered", async () => {
     const { reactor } = await freshReactor();
     testControls.failSends = Number.MAX_SAFE_INTEGER;
     await runInDurableObject(reactor as unknown as DurableObjectStub, (_instance, state) => {
       for (let i = 0; i < MAX_PENDING_COMMANDS; i++) {
         state.storage.sql.exec(
-          `INSERT INTO reactor_outbox (id, type, payload, entity, created_at, next_attempt_at)
-           VALUES (?, 'x', '{}', 'e', 0, 0)`,
-          `filler/${i}`,
+          "INSERT INTO reactor_commands (body, next_attempt_at) VALUES (?, 0)",
+          JSON.stringify({ id: `filler/${i}`, entity: "e", createdAt: 0, type: "x", payload: {} }),
         );
       }
     });
@@ -165,7 +273,7 @@ describe("delivery", () => {
         (_i, state) =>
           state.storage.sql
             .exec<{ n: number }>(
-              "SELECT count(*) AS n FROM reactor_outbox WHERE sent_at IS NOT NULL",
+              "SELECT count(*) AS n FROM reactor_commands WHERE sent_at IS NOT NULL",
             )
             .one().n,
       );
@@ -192,6 +300,62 @@ describe("delivery", () => {
     await send(1);
     expect(await sentRows()).toBe(SENT_HISTORY - PRUNE_STEP + 1);
     expect(await reactor.outboxStatus()).toEqual([]);
+  });
+});
+
+describe("an outbox stored by an earlier version", () => {
+  it("is moved on wake, pending and sent commands alike, and delivery goes on from it", async () => {
+    const { entity, reactor } = await freshReactor();
+    await reactor.snapshot();
+    // The earlier layout kept each field of a command in its own column.
+    await runInDurableObject(reactor as unknown as DurableObjectStub, (_instance, state) => {
+      state.storage.sql.exec(`CREATE TABLE reactor_outbox (
+          seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL,
+          entity TEXT NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL, sent_at INTEGER, last_error TEXT);
+        INSERT INTO reactor_outbox VALUES
+          (1, 'old-1/0', 'draft-content', '{"topic":"pricing"}', '${entity}', 5, 0, 0, 7, NULL),
+          (2, 'old-2/0', 'request-research', '{"reason":"stale"}', '${entity}', 6, 1, 0, NULL, 'queue down');`);
+    });
+    testControls.failSends = Number.MAX_SAFE_INTEGER;
+    await evictDurableObject(reactor as unknown as DurableObjectStub);
+    expect(await reactor.outboxStatus({ status: "sent" })).toEqual([
+      expect.objectContaining({
+        id: "old-1/0",
+        entity,
+        createdAt: 5,
+        type: "draft-content",
+        payload: { topic: "pricing" },
+        sentAt: 7,
+      }),
+    ]);
+    expect(await reactor.outboxStatus()).toEqual([
+      expect.objectContaining({
+        id: "old-2/0",
+        entity,
+        createdAt: 6,
+        type: "request-research",
+        payload: { reason: "stale" },
+        status: "pending",
+      }),
+    ]);
+    const tables = await runInDurableObject(
+      reactor as unknown as DurableObjectStub,
+      (_instance, state) =>
+        state.storage.sql
+          .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name = 'reactor_outbox'")
+          .toArray(),
+    );
+    expect(tables).toEqual([]);
+    testControls.failSends = 0;
+    testControls.now = Date.now() + 60_000;
+    expect(await reactor.deliverOutbox()).toMatchObject({ sent: 1, pending: 0 });
+    // New commands follow the moved ones.
+    const next = research("pricing", 0.9);
+    expect(await reactor.ingest(next)).toMatchObject({ ok: true, duplicate: false });
+    await reactor.deliverOutbox();
+    const sent = await reactor.outboxStatus({ status: "sent" });
+    expect(sent.map((command) => command.id)).toEqual([`${next.id}/0`, "old-2/0", "old-1/0"]);
   });
 });
 

@@ -40,13 +40,15 @@ export class EventReactor extends BaseReactor {
     return testControls.now ?? Date.now();
   }
 
-  protected override async sendCommands(commands: Command[]): Promise<void> {
+  // Not async, as the package's own is not: a throw from the package's (a missing binding) stays
+  // a throw, and an injected failure is a rejection, so delivery meets both.
+  protected override sendCommands(commands: Command[]): Promise<unknown> {
     testControls.sends++;
     if (testControls.failSends > 0) {
       testControls.failSends--;
-      throw new Error("queue unavailable (injected by the test)");
+      return Promise.reject(new Error("queue unavailable (injected by the test)"));
     }
-    await super.sendCommands(commands);
+    return super.sendCommands(commands);
   }
 }
 

@@ -402,9 +402,6 @@ export class EventReactor<State = BrandState, Event extends DomainEvent = BrandE
   }
 
   async #deliverDue(): Promise<DeliveryReport> {
-    // Once what is recorded so far is on disk: nothing is sent before its record is durable, and
-    // the commands of the calls that arrive meanwhile go out in the same send.
-    await this.ctx.storage.sync();
     const result = await this.#outbox.deliver(
       (commands) => this.sendCommands(commands),
       () => this.now(),

@@ -126,10 +126,12 @@ export class Outbox {
   }
 
   /**
-   * Sends every due command through `send`, oldest first, in batches. A batch's commands are
-   * marked sent once its send resolved; a failed batch is postponed by its backoff and ends the
-   * run. The caller runs one delivery at a time: a delivery takes more commands only once the
-   * last were marked sent or postponed, so none is handed out twice.
+   * Sends every due command through `send`, oldest first, in batches. Each step first waits for
+   * what is recorded so far to be on disk: nothing is sent before its record is durable, and the
+   * commands recorded meanwhile go out in the same step. A batch's commands are marked sent once
+   * its send resolved; a failed batch is postponed by its backoff and ends the run. The caller
+   * runs one delivery at a time: a delivery takes more commands only once the last were marked
+   * sent or postponed, so none is handed out twice.
    */
   async deliver(
     send: (commands: Command[]) => Promise<unknown>,
@@ -137,6 +139,9 @@ export class Outbox {
   ): Promise<DeliveryResult> {
     let sent = 0;
     for (;;) {
+      // Nothing more recorded: done, without waiting on the write of the last marks.
+      if (this.unsent?.length === 0) return { sent };
+      await this.storage.sync();
       const due = this.takeDue(now());
       if (due.length === 0) return { sent };
       const batches = intoBatches(due);

@@ -95,6 +95,50 @@ describe("delivery", () => {
     );
   });
 
+  it("sends nothing before its record is on disk, in every step of a delivery", async () => {
+    const { reactor } = await freshReactor();
+    await reactor.snapshot();
+    const steps = await runInDurableObject(
+      reactor as unknown as DurableObjectStub,
+      async (instance, state) => {
+        const reactorInstance = instance as unknown as {
+          ingest(input: unknown): unknown;
+          deliverOutbox(): Promise<unknown>;
+          sendCommands(commands: Command[]): Promise<unknown>;
+        };
+        const log: string[] = [];
+        const sync = state.storage.sync.bind(state.storage);
+        state.storage.sync = async () => {
+          await sync();
+          log.push("on disk");
+        };
+        // The first send stays out until a second command has been recorded.
+        const firstCalled = Promise.withResolvers<void>();
+        const releaseFirst = Promise.withResolvers<void>();
+        const send = reactorInstance.sendCommands.bind(reactorInstance);
+        reactorInstance.sendCommands = (commands) => {
+          log.push(`send ${commands.length}`);
+          if (log.filter((step) => step.startsWith("send")).length > 1) return send(commands);
+          firstCalled.resolve();
+          return releaseFirst.promise.then(() => send(commands));
+        };
+        try {
+          reactorInstance.ingest(published("p-1"));
+          await firstCalled.promise;
+          reactorInstance.ingest(published("p-2"));
+          releaseFirst.resolve();
+          await reactorInstance.deliverOutbox();
+        } finally {
+          state.storage.sync = sync;
+          Reflect.deleteProperty(reactorInstance, "sendCommands");
+        }
+        return log;
+      },
+    );
+    expect(steps).toEqual(["on disk", "send 1", "on disk", "send 1"]);
+    expect(await reactor.outboxStatus()).toEqual([]);
+  });
+
   it("marks exactly the commands sent when they are not a run of rows", async () => {
     const { entity, reactor } = await freshReactor();
     await reactor.snapshot();
